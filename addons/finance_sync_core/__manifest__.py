@@ -1,0 +1,35 @@
+{
+    "name": "Finance Sync Core",
+    "summary": "Backends, encrypted credentials, mappings, a durable job queue, the exception queue, "
+               "a hash-chained audit log and signed webhooks for finance integrations",
+    "version": "18.0.1.0.0",
+    "category": "Accounting/Accounting",
+    "license": "LGPL-3",
+    "author": "Finance Sync Suite",
+    "website": "https://example.com/finance-sync",
+    "depends": ["account", "mail"],
+    "external_dependencies": {"python": ["cryptography", "requests", "lxml"]},
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "data/mail_data.xml",
+        "data/job_type_data.xml",
+        "data/ir_cron_data.xml",
+        "wizards/finance_sync_job_resolve_views.xml",
+        "views/finance_sync_job_views.xml",
+        "views/finance_backend_views.xml",
+        "views/finance_mapping_views.xml",
+        "views/finance_audit_log_views.xml",
+        "views/finance_sync_job_type_views.xml",
+        "views/finance_sync_dashboard_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/menus.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "finance_sync_core/static/src/js/tours/*.js",
+        ],
+    },
+    "installable": True,
+    "application": False,
+}

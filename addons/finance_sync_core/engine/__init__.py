@@ -1,0 +1,1 @@
+"""Pure building blocks of the job pipeline (no ORM, no database)."""

@@ -1,0 +1,405 @@
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import time
+
+from odoo import _, api, fields, models, tools
+from odoo.exceptions import UserError, ValidationError
+
+from ..engine import states as S
+from ..exceptions import FinanceSyncError, UnmappedValueError
+
+_logger = logging.getLogger(__name__)
+
+SECRET_FIELDS = {
+    # write-only field on the form -> key in finance.backend.secret
+    "api_key": "api_key",
+    "client_secret": "client_secret",
+    "hmac_secret": "hmac_secret",
+    "webhook_secret": "webhook_secret",
+}
+WEBHOOK_WINDOW = 300  # seconds of clock skew accepted on X-Timestamp
+CORE_WEBHOOK_EVENTS = {"finance_sync.ping": "core.noop"}
+
+
+class FinanceBackend(models.Model):
+    """A connection to one external platform: where it is, how to authenticate, how hard to push."""
+
+    _name = "finance.backend"
+    _description = "Finance Sync Backend"
+    _inherit = ["mail.thread"]
+    _order = "name"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    kind = fields.Selection([("generic", "Generic HTTP")], required=True, default="generic", tracking=True)
+    state = fields.Selection(
+        [("draft", "Draft"), ("active", "Active"), ("paused", "Paused")],
+        default="draft", required=True, tracking=True, readonly=True,
+        help="Only active backends run jobs; jobs of a draft or paused backend wait (they never fail for it).",
+    )
+    base_url = fields.Char(string="Base URL", tracking=True)
+    auth_method = fields.Selection(
+        [("none", "None"), ("api_key", "API key"), ("hmac", "API key + HMAC signature"),
+         ("oauth2", "OAuth2 client credentials")],
+        default="none", required=True, tracking=True,
+    )
+    client_id = fields.Char(string="Client / key id", tracking=True,
+                            help="OAuth2 client id, or the API key id sent with HMAC signatures")
+    token_url = fields.Char(string="Token URL", help="OAuth2 token endpoint; defaults to <base URL>/oauth/token")
+    # write-only secrets: the form shows whether one is set, never its value
+    api_key = fields.Char(compute="_compute_secrets", inverse="_inverse_api_key", groups="finance_sync_core.group_finance_sync_manager")
+    client_secret = fields.Char(compute="_compute_secrets", inverse="_inverse_client_secret", groups="finance_sync_core.group_finance_sync_manager")
+    hmac_secret = fields.Char(string="HMAC secret", compute="_compute_secrets", inverse="_inverse_hmac_secret", groups="finance_sync_core.group_finance_sync_manager")
+    webhook_secret = fields.Char(compute="_compute_secrets", inverse="_inverse_webhook_secret", groups="finance_sync_core.group_finance_sync_manager")
+    secrets_set = fields.Char(compute="_compute_secrets", string="Secrets stored")
+    connect_timeout = fields.Float(default=5.0, required=True, help="Seconds")
+    read_timeout = fields.Float(default=30.0, required=True, help="Seconds")
+    max_response_kb = fields.Integer(string="Largest response (KiB)", default=10240, required=True)
+    rate_limit = fields.Float(string="Requests per second", default=0.0, help="0 = no limit (per worker process)")
+    breaker_threshold = fields.Integer(string="Open breaker after", default=5, required=True,
+                                       help="Consecutive transport failures that open the circuit breaker")
+    breaker_cooldown = fields.Integer(string="Breaker cool-down (s)", default=60, required=True)
+    breaker_state = fields.Selection(
+        [("closed", "Closed"), ("open", "Open"), ("half_open", "Half-open")], default="closed", required=True,
+        readonly=True, help="Open: the platform failed repeatedly; its jobs wait until a probe succeeds.",
+    )
+    breaker_failures = fields.Integer(readonly=True, default=0)
+    breaker_opened_at = fields.Datetime(readonly=True)
+    webhook_token = fields.Char(readonly=True, copy=False, default=lambda self: secrets.token_urlsafe(24),
+                                groups="finance_sync_core.group_finance_sync_manager")
+    webhook_url = fields.Char(compute="_compute_webhook_url", groups="finance_sync_core.group_finance_sync_manager")
+    # health figures (computed from the jobs: nothing written on the hot path)
+    last_success_at = fields.Datetime(compute="_compute_health")
+    last_error_at = fields.Datetime(compute="_compute_health")
+    last_error_message = fields.Text(compute="_compute_health")
+    error_rate = fields.Float(compute="_compute_health", string="Error rate (24 h, %)")
+    queue_depth = fields.Integer(compute="_compute_health", string="Jobs waiting")
+    exception_count = fields.Integer(compute="_compute_health", string="Exceptions")
+    job_ids = fields.One2many("finance.sync.job", "backend_id")
+    mapping_ids = fields.One2many("finance.mapping", "backend_id")
+
+    _sql_constraints = [
+        ("webhook_token_unique", "UNIQUE(webhook_token)", "Webhook tokens must be unique."),
+    ]
+
+    # ------------------------------------------------------------------ secrets
+    def _compute_secrets(self):
+        stored = self.env["finance.backend.secret"].sudo().search_read(
+            [("backend_id", "in", self.ids)], ["backend_id", "name"])
+        names = {}
+        for row in stored:
+            names.setdefault(row["backend_id"][0], []).append(row["name"])
+        for rec in self:
+            for field in SECRET_FIELDS:
+                rec[field] = False  # write-only: never shown, never returned by read()
+            rec.secrets_set = ", ".join(sorted(names.get(rec.id, []))) or _("none")
+
+    def _set_secret(self, field):
+        for rec in self:
+            value = rec[field]
+            if value:
+                self.env["finance.backend.secret"].sudo()._store(rec, SECRET_FIELDS[field], value)
+                self.env["finance.audit.log"]._append("backend.secret", rec, "Secret %s changed" % field)
+        # write-only: drop the value the ORM cached from the write
+        self.invalidate_recordset([field, "secrets_set"])
+
+    def _inverse_api_key(self):
+        self._set_secret("api_key")
+
+    def _inverse_client_secret(self):
+        self._set_secret("client_secret")
+
+    def _inverse_hmac_secret(self):
+        self._set_secret("hmac_secret")
+
+    def _inverse_webhook_secret(self):
+        self._set_secret("webhook_secret")
+
+    def _secret(self, name):
+        """Decrypted secret for code that needs it (adapters); never put it in a record or a log."""
+        self.ensure_one()
+        return self.env["finance.backend.secret"].sudo()._load(self, name)
+
+    # ------------------------------------------------------------------ health
+    def _compute_health(self):
+        if not self.ids:
+            for rec in self:
+                rec.update({"last_success_at": False, "last_error_at": False, "last_error_message": False,
+                            "error_rate": 0.0, "queue_depth": 0, "exception_count": 0})
+            return
+        self.env["finance.sync.job"].flush_model()
+        self.env.cr.execute("""
+            SELECT backend_id,
+                   max(date_done) FILTER (WHERE state = 'done'),
+                   max(date_failed),
+                   count(*) FILTER (WHERE state IN ('pending', 'running')),
+                   count(*) FILTER (WHERE state = 'failed'),
+                   count(*) FILTER (WHERE write_date > (now() at time zone 'UTC') - interval '24 hours'
+                                      AND state IN ('done', 'failed')),
+                   count(*) FILTER (WHERE date_failed > (now() at time zone 'UTC') - interval '24 hours')
+              FROM finance_sync_job WHERE backend_id = ANY(%s) GROUP BY backend_id
+        """, (self.ids,))
+        stats = {r[0]: r[1:] for r in self.env.cr.fetchall()}
+        for rec in self:
+            ok_at, err_at, depth, failed, finished, failed24 = stats.get(rec.id, (False, False, 0, 0, 0, 0))
+            last = rec.job_ids.search([("backend_id", "=", rec.id), ("state", "=", S.FAILED)], limit=1,
+                                      order="date_failed desc") if err_at else False
+            rec.last_success_at = ok_at
+            rec.last_error_at = err_at
+            rec.last_error_message = last.error_message if last else False
+            rec.queue_depth = depth
+            rec.exception_count = failed
+            rec.error_rate = 100.0 * failed24 / finished if finished else 0.0
+
+    def _compute_webhook_url(self):
+        base = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        for rec in self:
+            rec.webhook_url = "%s/finance_sync/webhook/%s" % (base, rec.webhook_token) if rec.webhook_token else False
+
+    # ------------------------------------------------------------------ lifecycle
+    @api.constrains("base_url")
+    def _check_base_url(self):
+        for rec in self:
+            if rec.base_url and not rec.base_url.startswith(("http://", "https://")):
+                raise ValidationError(_("The base URL must start with http:// or https://"))
+
+    @api.constrains("connect_timeout", "read_timeout", "max_response_kb", "breaker_threshold", "breaker_cooldown")
+    def _check_limits(self):
+        for rec in self:
+            if rec.connect_timeout <= 0 or rec.read_timeout <= 0 or rec.max_response_kb <= 0:
+                raise ValidationError(_("Timeouts and the response size limit must be positive."))
+            if rec.breaker_threshold < 1 or rec.breaker_cooldown < 1:
+                raise ValidationError(_("The circuit breaker needs a threshold and a cool-down of at least 1."))
+
+    def write(self, vals):
+        res = super().write(vals)
+        audited = sorted(k for k in vals if k not in SECRET_FIELDS)
+        if audited:
+            for rec in self:
+                self.env["finance.audit.log"]._append(
+                    "backend.write", rec, "Backend settings changed: %s" % ", ".join(audited),
+                    data={k: vals[k] for k in audited if isinstance(vals[k], (str, int, float, bool))})
+        return res
+
+    def _set_state(self, state, action):
+        self.write({"state": state})
+        for rec in self:
+            self.env["finance.audit.log"]._append(action, rec, "Backend %s" % state)
+        if state == "active":
+            self._trigger_workers()
+        return True
+
+    def action_activate(self):
+        return self._set_state("active", "backend.activate")
+
+    def action_pause(self):
+        return self._set_state("paused", "backend.pause")
+
+    def action_resume(self):
+        return self._set_state("active", "backend.resume")
+
+    def action_reset_breaker(self):
+        self.write({"breaker_state": "closed", "breaker_failures": 0, "breaker_opened_at": False})
+        self._trigger_workers()
+        return True
+
+    def action_regenerate_webhook_token(self):
+        for rec in self:
+            rec.sudo().webhook_token = secrets.token_urlsafe(24)
+        return True
+
+    def action_view_jobs(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("finance_sync_core.finance_sync_job_action")
+        action["domain"] = [("backend_id", "in", self.ids)]
+        action["context"] = {}
+        return action
+
+    def action_view_exceptions(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("finance_sync_core.finance_sync_job_action_exceptions")
+        action["domain"] = [("backend_id", "in", self.ids), ("state", "=", S.FAILED)]
+        return action
+
+    def action_test_connection(self):
+        self.ensure_one()
+        try:
+            detail = self._test_connection()
+        except FinanceSyncError as exc:
+            return self._notification(_("Connection failed: %(msg)s (%(code)s)", msg=exc.message, code=exc.code), "danger")
+        return self._notification(_("Connection works. %s", detail or ""), "success")
+
+    def _notification(self, message, kind):
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": self.name, "message": message, "type": kind, "sticky": kind == "danger"}}
+
+    def _test_connection(self):
+        """Prove the platform answers and accepts our credentials. Connectors override per kind."""
+        client = self._http_client()
+        if self.auth_method == "oauth2":
+            client.auth.fetch_token(client)
+            return _("A token was issued.")
+        response = client.request("GET", "/", expect="bytes")
+        return _("HTTP %s", response.status)
+
+    # ------------------------------------------------------------------ HTTP client
+    def _http_client(self):
+        """The one HTTP client every adapter uses, configured from this backend."""
+        from ..http_client import ApiClient, ApiKeyAuth, HmacAuth, NoAuth, OAuth2ClientCredentials
+        self.ensure_one()
+        if not self.base_url:
+            raise UserError(_("Backend %s has no base URL.", self.name))
+        if self.auth_method == "api_key":
+            auth = ApiKeyAuth(self._secret("api_key"))
+        elif self.auth_method == "hmac":
+            auth = HmacAuth(self.client_id, self._secret("hmac_secret"))
+        elif self.auth_method == "oauth2":
+            auth = OAuth2ClientCredentials(
+                self.token_url or self.base_url.rstrip("/") + "/oauth/token",
+                self.client_id, self._secret("client_secret"), cache_key="backend-%s" % self.id,
+            )
+        else:
+            auth = NoAuth()
+        return ApiClient(
+            self.base_url, auth=auth, connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
+            max_response_bytes=self.max_response_kb * 1024, rate_limit_per_second=self.rate_limit,
+            rate_key="backend-%s" % self.id, on_exchange=self._audit_exchange,
+        )
+
+    def _audit_exchange(self, info):
+        """Digest of every message sent/received, in the audit log (no bodies, no headers)."""
+        self.env["finance.audit.log"]._append(
+            "http.exchange", self, "%s %s -> %s" % (info.get("method"), info.get("path"), info.get("status")),
+            data={k: info.get(k) for k in ("status", "outcome", "request_sha256", "response_sha256",
+                                           "idempotency_key", "duration_ms")},
+            correlation_id=info.get("correlation_id"), autonomous=True,
+        )
+
+    # ------------------------------------------------------------------ queue API
+    def enqueue(self, job_type, payload=None, key=None, priority=None, eta=None, correlation_id=None, summary=None):
+        """Queue one job for this backend and return it.
+
+        ``key`` is the idempotency key: enqueueing the same key again (even concurrently)
+        returns the job already queued, whatever its state. ``correlation_id`` defaults to the
+        running job's (so follow-up jobs stay in one chain) or a new one.
+        """
+        self.ensure_one()
+        item = {"payload": payload, "key": key, "eta": eta, "correlation_id": correlation_id, "summary": summary}
+        if priority is not None:
+            item["priority"] = priority
+        ids, _new = self.env["finance.sync.job"].sudo()._enqueue_rows(self, job_type, [item])
+        return self.env["finance.sync.job"].browse(ids[0])
+
+    def enqueue_many(self, job_type, items):
+        """Queue many jobs in one statement; ``items`` are dicts with the keys of :meth:`enqueue`."""
+        self.ensure_one()
+        ids, _new = self.env["finance.sync.job"].sudo()._enqueue_rows(self, job_type, list(items))
+        return self.env["finance.sync.job"].browse(ids)
+
+    @api.model
+    def _worker_crons(self):
+        return self.env["ir.cron"].sudo().browse(self._worker_cron_ids())
+
+    @api.model
+    @tools.ormcache()
+    def _worker_cron_ids(self):
+        crons = self.env["ir.cron"].sudo().with_context(active_test=False).search([
+            ("model_id.model", "=", "finance.sync.job"), ("code", "like", "_cron_run_worker")])
+        return tuple(crons.ids)
+
+    @api.model
+    def _trigger_workers(self, at=None):
+        """Wake the worker crons (once per transaction and moment): enqueue starts work at once."""
+        data = self.env.cr.precommit.data.setdefault("finance_sync.triggered", set())
+        moment = at.replace(microsecond=0) if at else None
+        if moment in data:
+            return
+        data.add(moment)
+        for cron in self._worker_crons().filtered("active"):
+            cron._trigger(at=moment)
+
+    def _breaker_failure(self):
+        """One more consecutive transport failure; open the breaker at the threshold (or from half-open)."""
+        self.env.cr.execute("""
+            UPDATE finance_backend
+               SET breaker_failures = COALESCE(breaker_failures, 0) + 1,
+                   breaker_state = CASE WHEN breaker_state = 'half_open' OR COALESCE(breaker_failures, 0) + 1 >= breaker_threshold
+                                        THEN 'open' ELSE breaker_state END,
+                   breaker_opened_at = CASE WHEN breaker_state = 'half_open' OR COALESCE(breaker_failures, 0) + 1 >= breaker_threshold
+                                            THEN (now() at time zone 'UTC') ELSE breaker_opened_at END
+             WHERE id = %s
+         RETURNING breaker_state
+        """, (self.id,))
+        row = self.env.cr.fetchone()
+        self.invalidate_recordset(["breaker_failures", "breaker_state", "breaker_opened_at"])
+        if row and row[0] == "open":
+            _logger.warning("Circuit breaker of backend %s is open", self.id)
+
+    # ------------------------------------------------------------------ mapping API
+    def _map(self, kind, code, required=True):
+        """Odoo record mapped to ``code`` for ``kind`` on this backend (or the kind's default).
+
+        Raises UnmappedValueError (a business error the exception queue can fix) when
+        ``required`` and nothing is mapped.
+        """
+        self.ensure_one()
+        Mapping = self.env["finance.mapping"].sudo()
+        line = Mapping.search([("backend_id", "=", self.id), ("kind", "=", kind),
+                               ("external_code", "=", code), ("value_ref", "!=", False)], limit=1)
+        if not line:
+            line = Mapping.search([("backend_id", "=", self.id), ("kind", "=", kind), ("is_default", "=", True),
+                                   ("value_ref", "!=", False)], limit=1)
+        if line:
+            return line.value_ref.with_env(self.env)
+        if required:
+            label = dict(Mapping._fields["kind"]._description_selection(self.env)).get(kind, kind)
+            raise UnmappedValueError(kind, code, label=label)
+        return None
+
+    # ------------------------------------------------------------------ webhooks
+    def _webhook_event_job_types(self):
+        """Event type -> job type code this backend accepts. Connectors extend per kind."""
+        return dict(CORE_WEBHOOK_EVENTS)
+
+    @api.model
+    def _webhook_receive(self, token, headers, body, max_bytes):
+        """Verify and enqueue one webhook delivery; return ``(http_status, answer dict)``.
+
+        Order: unknown token / size / signature + timestamp / JSON + type / duplicate / enqueue.
+        """
+        backend = self.sudo().search([("webhook_token", "=", token)], limit=1) if token else self.browse()
+        if not backend:
+            return 401, {"error": {"code": "unknown_token"}}
+        if len(body) > max_bytes:
+            return 413, {"error": {"code": "too_large"}}
+        secret = backend._secret("webhook_secret")
+        stamp = headers.get("X-Timestamp") or ""
+        signature = headers.get("X-Signature") or ""
+        if not secret or not stamp.isdigit() or not signature.startswith("sha256="):
+            return 401, {"error": {"code": "bad_signature"}}
+        expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature[len("sha256="):]):
+            return 401, {"error": {"code": "bad_signature"}}
+        if abs(time.time() - int(stamp)) > WEBHOOK_WINDOW:
+            return 401, {"error": {"code": "stale_timestamp"}}
+        try:
+            event = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return 400, {"error": {"code": "not_json"}}
+        event_type = event.get("type") if isinstance(event, dict) else None
+        job_type = backend._webhook_event_job_types().get(event_type)
+        if not job_type or not isinstance(event.get("data"), dict):
+            return 400, {"error": {"code": "unknown_type"}}
+        event_id = headers.get("X-Event-Id") or hashlib.sha256(body).hexdigest()
+        ids, new = self.env["finance.sync.job"].sudo()._enqueue_rows(backend, job_type, [{
+            "payload": {"event_type": event_type, "event_id": event_id, "data": event["data"]},
+            "key": "event:%s" % event_id[:200], "summary": "Webhook %s" % event_type,
+        }])
+        if not new:
+            return 200, {"status": "duplicate", "job_id": ids[0]}
+        self.env["finance.audit.log"]._append(
+            "webhook.received", backend, "Webhook %s accepted" % event_type,
+            data={"event_id": event_id, "sha256": hashlib.sha256(body).hexdigest()})
+        return 202, {"status": "accepted", "job_id": ids[0]}

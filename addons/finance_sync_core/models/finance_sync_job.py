@@ -1,0 +1,326 @@
+import json
+import logging
+import uuid
+from psycopg2.extras import execute_values
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+
+from ..engine import states as S
+from ..exceptions import BusinessError, TransientError
+from ..worker import QueueWorker
+
+_logger = logging.getLogger(__name__)
+
+# fields only the pipeline writes (RPC and forms cannot): queue_job's protected-fields idea
+PROTECTED_FIELDS = {
+    "state", "attempts", "lease_until", "worker_pid", "date_started", "date_done", "date_failed",
+    "duration", "error_code", "error_message", "error_params", "error_cause", "exc_info",
+    "idempotency_key", "backend_id", "job_type_id", "payload", "correlation_id",
+    "mapping_kind", "external_code",
+}
+AGING_BUCKETS = [(4, "0-4 h"), (24, "4-24 h"), (72, "1-3 days")]
+
+
+def new_correlation_id():
+    """32 lowercase hex characters: fits ISO 20022 ids (max 35)."""
+    return uuid.uuid4().hex
+
+
+class FinanceSyncJob(models.Model):
+    _name = "finance.sync.job"
+    _description = "Finance Sync Job"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+    _rec_name = "summary"
+    _check_company_auto = True
+
+    summary = fields.Char(help="The business object in words, e.g. 'Expense report rep_8f2c - Ana Silva - 182.40 EUR'")
+    backend_id = fields.Many2one("finance.backend", required=True, index=True, ondelete="restrict", readonly=True)
+    company_id = fields.Many2one("res.company", required=True, index=True, readonly=True)
+    job_type_id = fields.Many2one("finance.sync.job.type", required=True, ondelete="restrict", readonly=True)
+    state = fields.Selection(S.STATES, required=True, default=S.PENDING, index=True, readonly=True)
+    priority = fields.Integer(default=10, required=True)
+    eta = fields.Datetime(string="Not before", required=True, default=fields.Datetime.now, readonly=True)
+    attempts = fields.Integer(readonly=True)
+    idempotency_key = fields.Char(readonly=True)
+    correlation_id = fields.Char(index=True, readonly=True, size=32)
+    payload = fields.Json(readonly=True)
+    payload_text = fields.Text(compute="_compute_payload_text", string="Payload (JSON)")
+    res_ref = fields.Reference(selection="_selection_res_ref", string="Document", readonly=True)
+    lease_until = fields.Datetime(readonly=True)
+    worker_pid = fields.Integer(readonly=True, help="PostgreSQL backend pid of the worker connection that runs the job")
+    date_started = fields.Datetime(readonly=True)
+    date_done = fields.Datetime(readonly=True)
+    date_failed = fields.Datetime(readonly=True, index=True)
+    duration = fields.Float(readonly=True, help="Seconds the last run took")
+    error_code = fields.Char(readonly=True, index=True)
+    error_message = fields.Text(readonly=True)
+    error_params = fields.Json(readonly=True)
+    error_params_text = fields.Text(compute="_compute_payload_text", string="Error details")
+    error_cause = fields.Char(readonly=True, index=True, help="Error code plus the value it is about: jobs with the same cause are retried together")
+    exc_info = fields.Text(readonly=True, groups="finance_sync_core.group_finance_sync_manager")
+    mapping_kind = fields.Char(readonly=True, index=True)
+    external_code = fields.Char(readonly=True)
+    user_id = fields.Many2one("res.users", string="Assigned to", tracking=True)
+    resolution_note = fields.Text(readonly=True)
+    age_hours = fields.Float(compute="_compute_age", help="Hours since the job entered the exception queue")
+    sla_state = fields.Selection(
+        [("ok", "Within SLA"), ("warning", "Due soon"), ("late", "Overdue")], compute="_compute_age"
+    )
+    can_fix_mapping = fields.Boolean(compute="_compute_payload_text")
+
+    def init(self):
+        cr = self.env.cr
+        cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS finance_sync_job_backend_key_uniq
+                ON finance_sync_job (backend_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS finance_sync_job_claim_idx
+                ON finance_sync_job (priority, eta, id) WHERE state = 'pending';
+            CREATE INDEX IF NOT EXISTS finance_sync_job_running_idx
+                ON finance_sync_job (lease_until) WHERE state = 'running';
+            CREATE INDEX IF NOT EXISTS finance_sync_job_waiting_mapping_idx
+                ON finance_sync_job (backend_id, mapping_kind, external_code) WHERE state = 'failed';
+        """)
+
+    @api.model
+    def _selection_res_ref(self):
+        return [(m.model, m.name) for m in self.env["ir.model"].sudo().search([("transient", "=", False)])]
+
+    @api.depends("payload", "error_params")
+    def _compute_payload_text(self):
+        for job in self:
+            job.payload_text = json.dumps(job.payload, indent=2, sort_keys=True, ensure_ascii=False) if job.payload else False
+            job.error_params_text = (
+                json.dumps(job.error_params, indent=2, sort_keys=True, ensure_ascii=False) if job.error_params else False
+            )
+            job.can_fix_mapping = bool(job.state == S.FAILED and job.mapping_kind and job.external_code)
+
+    @api.depends("date_failed", "state")
+    def _compute_age(self):
+        now = fields.Datetime.now()
+        sla = float(self.env["ir.config_parameter"].sudo().get_param("finance_sync.sla_hours", 24))
+        for job in self:
+            if job.state == S.FAILED and job.date_failed:
+                job.age_hours = (now - job.date_failed).total_seconds() / 3600.0
+                job.sla_state = "late" if job.age_hours > sla else ("warning" if job.age_hours > sla / 2 else "ok")
+            else:
+                job.age_hours = 0.0
+                job.sla_state = "ok"
+
+    # ------------------------------------------------------------------ protection
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.context.get("finance_sync_internal"):
+            raise UserError(_("Jobs are created by connectors through backend.enqueue(), not by hand."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if PROTECTED_FIELDS.intersection(vals) and not self.env.context.get("finance_sync_internal"):
+            raise AccessError(_("Job state and technical fields are written by the job pipeline only."))
+        return super().write(vals)
+
+    # ------------------------------------------------------------------ transitions (people)
+    def _transition(self, transition, extra=None):
+        """The only ORM path that changes ``state`` (the worker's SQL uses the same guards)."""
+        for job in self:
+            vals = {"state": S.target(transition, job.state)}
+            vals.update(extra or {})
+            job.with_context(finance_sync_internal=True).write(vals)
+
+    def _requeue(self, note=None):
+        failed = self.filtered(lambda j: j.state in S.sources("requeue"))
+        failed._transition("requeue", {
+            "eta": fields.Datetime.now(), "attempts": 0, "date_failed": False, "error_code": False,
+            "error_message": False, "error_params": False, "error_cause": False, "mapping_kind": False,
+            "external_code": False,
+        })
+        if failed:
+            self.env["finance.backend"]._trigger_workers()
+        return failed
+
+    def action_retry(self):
+        self.check_access("write")
+        jobs = self._requeue()
+        for job in jobs:
+            self.env["finance.audit.log"]._append("job.retry", job, "Job re-queued by a person")
+        return True
+
+    def action_retry_same_cause(self):
+        """Re-queue every failed job sharing the cause (error code + value) of these ones."""
+        self.check_access("write")
+        causes = {(j.company_id.id, j.error_cause) for j in self if j.state == S.FAILED and j.error_cause}
+        jobs = self.browse()
+        for company_id, cause in causes:
+            jobs |= self.search([("state", "=", S.FAILED), ("error_cause", "=", cause), ("company_id", "=", company_id)])
+        jobs |= self.filtered(lambda j: j.state == S.FAILED)
+        done = jobs._requeue()
+        self.env["finance.audit.log"]._append(
+            "job.retry_cause", None, "%d job(s) re-queued with cause %s" % (len(done), ", ".join(sorted(c for _c, c in causes))),
+            data={"job_ids": done.ids},
+        )
+        return self._notify(_("%s job(s) re-queued.", len(done)))
+
+    def action_cancel(self):
+        self.check_access("write")
+        for job in self:
+            job._transition("cancel", {"lease_until": False})
+            self.env["finance.audit.log"]._append("job.cancel", job, "Job cancelled")
+        return True
+
+    def action_resolve(self, note):
+        """Mark failed jobs as handled outside the pipeline, with a note (kept and audited)."""
+        self.check_access("write")
+        if not (note or "").strip():
+            raise UserError(_("Say how the exception was resolved."))
+        for job in self:
+            job._transition("resolve", {"resolution_note": note, "date_done": fields.Datetime.now()})
+            job.message_post(body=_("Resolved: %s", note))
+            self.env["finance.audit.log"]._append("job.resolve", job, "Exception resolved by hand", data={"note": note})
+        return True
+
+    def action_assign_to_me(self):
+        self.write({"user_id": self.env.uid})
+        return True
+
+    def action_fix_mapping(self):
+        """Open the mapping line for the unmapped value, pre-filled; saving it re-queues the waiting jobs."""
+        self.ensure_one()
+        if not self.can_fix_mapping:
+            raise UserError(_("This exception is not about a missing mapping."))
+        mapping = self.env["finance.mapping"].search([
+            ("backend_id", "=", self.backend_id.id), ("kind", "=", self.mapping_kind),
+            ("external_code", "=", self.external_code),
+        ], limit=1)
+        action = {
+            "type": "ir.actions.act_window",
+            "res_model": "finance.mapping",
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Fix mapping"),
+            "context": {
+                "default_backend_id": self.backend_id.id,
+                "default_kind": self.mapping_kind,
+                "default_external_code": self.external_code,
+            },
+        }
+        if mapping:
+            action["res_id"] = mapping.id
+        return action
+
+    def action_open_document(self):
+        self.ensure_one()
+        if not self.res_ref:
+            raise UserError(_("This job has not produced a document."))
+        return {"type": "ir.actions.act_window", "res_model": self.res_ref._name, "res_id": self.res_ref.id,
+                "view_mode": "form"}
+
+    def _post_failure(self):
+        """Chatter note on entering the exception queue (followers get it through the subtype)."""
+        for job in self:
+            job.message_post(
+                body=_("%(code)s: %(message)s", code=job.error_code, message=job.error_message),
+                subtype_xmlid="finance_sync_core.mt_job_failed",
+            )
+
+    def _notify(self, message, kind="success"):
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"message": message, "type": kind, "sticky": False,
+                           "next": {"type": "ir.actions.act_window_close"}}}
+
+    # ------------------------------------------------------------------ enqueue (see finance.backend.enqueue)
+    @api.model
+    def _enqueue_rows(self, backend, job_type, items):
+        """Insert jobs in bulk; idempotency keys already known return the existing job.
+
+        One INSERT .. ON CONFLICT DO NOTHING against the unique (backend, key) index: two
+        concurrent enqueues of the same key cannot both win. Returns ids in input order.
+        """
+        type_id = self.env["finance.sync.job.type"]._id_for_code(job_type)
+        jtype = self.env["finance.sync.job.type"].sudo().browse(type_id)
+        now = fields.Datetime.now()
+        uid = self.env.uid
+        parent_corr = self.env.context.get("finance_sync_correlation_id")
+        rows = []
+        for item in items:
+            rows.append((
+                item.get("summary"), backend.id, backend.company_id.id, type_id, S.PENDING,
+                item.get("priority", jtype.default_priority), item.get("eta") or now, 0,
+                item.get("key"), item.get("correlation_id") or parent_corr or new_correlation_id(),
+                json.dumps(item.get("payload") or {}), uid, now, uid, now,
+            ))
+        cr = self.env.cr
+        self.env.flush_all()
+        inserted = execute_values(cr, """
+            INSERT INTO finance_sync_job (summary, backend_id, company_id, job_type_id, state, priority, eta,
+                attempts, idempotency_key, correlation_id, payload, create_uid, create_date, write_uid, write_date)
+            VALUES %s
+            ON CONFLICT (backend_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING id, idempotency_key
+        """, rows, template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s)",
+            page_size=1000, fetch=True)
+        by_key = {}
+        new_ids = []
+        for job_id, key in inserted:
+            new_ids.append(job_id)
+            if key is not None:
+                by_key[key] = job_id
+        missing = [item["key"] for item in items if item.get("key") is not None and item["key"] not in by_key]
+        if missing:
+            cr.execute("SELECT idempotency_key, id FROM finance_sync_job WHERE backend_id = %s AND idempotency_key = ANY(%s)",
+                       (backend.id, missing))
+            by_key.update(dict(cr.fetchall()))
+        keyless = iter(job_id for job_id, key in inserted if key is None)
+        ids = [by_key[item["key"]] if item.get("key") is not None else next(keyless) for item in items]
+        if new_ids:
+            earliest = min((r[6] for r in rows), default=now)
+            backend._trigger_workers(at=earliest if earliest > now else None)
+        return ids, len(new_ids)
+
+    # ------------------------------------------------------------------ worker entry points
+    @api.model
+    def _cron_run_worker(self, max_seconds=None):
+        """ir.cron entry point: drain the queue for a while, report progress, re-trigger if work remains."""
+        params = self.env["ir.config_parameter"].sudo()
+        max_seconds = max_seconds or float(params.get_param("finance_sync.worker_max_seconds", 50))
+        batch = int(params.get_param("finance_sync.worker_batch_size", 200))
+        # commit per batch so other workers see claims and results; never in test mode
+        commit = not self.env.registry.in_test_mode()
+        worker = QueueWorker(self.env, batch_size=batch, commit=commit)
+        done = worker.run(max_seconds=max_seconds)
+        remaining = worker.count_ready()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        if remaining:
+            cron_id = self.env.context.get("cron_id")
+            if cron_id:
+                self.env["ir.cron"].browse(cron_id)._trigger()
+        return done
+
+    @api.model
+    def _job_noop(self, job):
+        """Handler of the ``core.noop`` job type: does nothing (pipeline checks and benchmarks)."""
+        return None
+
+    @api.model
+    def _job_echo(self, job):
+        """Handler of ``core.echo``: fails the way its payload asks (tests and drills of the exception queue)."""
+        p = job.payload or {}
+        if p.get("raise") == "transient":
+            raise TransientError(p.get("message", "temporary failure"), code=p.get("code", "transient"),
+                                 retry_after=p.get("retry_after"), transport=p.get("transport", False))
+        if p.get("raise") == "business":
+            raise BusinessError(p.get("message", "business failure"), code=p.get("code", "business"), params=p.get("params"))
+        if p.get("raise") == "unmapped":
+            job.backend_id._map(p["kind"], p["code"])
+        if p.get("raise") == "bug":
+            raise ZeroDivisionError("division by zero in a handler")
+        return None
+
+    # ------------------------------------------------------------------ SLA / dashboard helpers
+    @api.model
+    def _aging_bucket_sql(self):
+        parts = ["CASE"]
+        for hours, label in AGING_BUCKETS:
+            parts.append("WHEN j.date_failed > (now() at time zone 'UTC') - interval '%d hours' THEN '%s'" % (hours, label))
+        parts.append("ELSE 'older' END")
+        return " ".join(parts)

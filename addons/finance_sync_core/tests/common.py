@@ -1,0 +1,41 @@
+"""Shared test bases for finance_sync_core and the connectors."""
+import contextlib
+
+from odoo import SUPERUSER_ID, api, sql_db
+from odoo.tests import TransactionCase
+
+from ..worker import QueueWorker
+
+
+class FinanceSyncCase(TransactionCase):
+    """A backend (active) and helpers to enqueue and run jobs inside the test transaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
+        cls.backend = cls.env["finance.backend"].create({"name": "Test backend", "base_url": "http://127.0.0.1:9"})
+        cls.backend.action_activate()
+        cls.Job = cls.env["finance.sync.job"]
+
+    def run_worker(self, env=None, batch_size=50):
+        """Run the real worker loop in the test transaction (no commits) until the queue is drained."""
+        worker = QueueWorker(env or self.env, batch_size=batch_size, commit=False)
+        return worker.run(max_seconds=30)
+
+    def make_ready(self, jobs):
+        """Move retries scheduled in the future to now (time travel for the eta only)."""
+        jobs.flush_recordset()
+        self.env.cr.execute("UPDATE finance_sync_job SET eta = eta - interval '1 day' WHERE id = ANY(%s)", (jobs.ids,))
+        jobs.invalidate_recordset()
+
+
+@contextlib.contextmanager
+def committed_env(dbname, uid=SUPERUSER_ID, context=None):
+    """An environment on a real, separate connection that commits on exit.
+
+    Concurrency tests need what TransactionCase cannot give: several connections that see
+    each other's commits. Whatever is committed here must be cleaned up by the test.
+    """
+    with sql_db.db_connect(dbname).cursor() as cr:
+        yield api.Environment(cr, uid, context or {})

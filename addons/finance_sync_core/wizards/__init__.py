@@ -1,0 +1,1 @@
+from . import finance_sync_job_resolve

@@ -1,0 +1,14 @@
+from odoo import fields, models
+
+
+class FinanceSyncJobResolve(models.TransientModel):
+    _name = "finance.sync.job.resolve"
+    _description = "Resolve exceptions with a note"
+
+    job_ids = fields.Many2many("finance.sync.job", string="Exceptions",
+                               default=lambda self: self.env.context.get("active_ids"))
+    note = fields.Text(required=True, help="How the exception was handled outside the pipeline")
+
+    def action_resolve(self):
+        self.job_ids.filtered(lambda j: j.state == "failed").action_resolve(self.note)
+        return {"type": "ir.actions.act_window_close"}

@@ -1,0 +1,305 @@
+"""The queue worker: claims jobs with FOR UPDATE SKIP LOCKED, runs each in a savepoint,
+records outcomes in bulk. Used by the ``ir.cron`` worker entries; any number of Odoo
+processes on any number of hosts can run it against one database.
+
+Durability: a claim is committed (state ``running``, lease, PostgreSQL pid of the worker
+connection) before the jobs run, and the claimed rows stay row-locked while they run. A job's
+effects and its ``done`` mark commit in the same transaction, so a worker killed mid-batch
+leaves its jobs ``running`` with nothing of their effects; ``recover_lost`` gives them back
+to the queue as soon as the dead worker's connection is gone (or its lease ran out).
+Failures are written on a separate cursor so a rollback of the batch cannot erase them.
+"""
+import contextlib
+import json
+import logging
+import time
+import traceback
+
+import psycopg2
+from psycopg2 import errorcodes
+from psycopg2.extras import execute_values
+
+from odoo import SUPERUSER_ID, api, models, sql_db
+
+from .engine import states as S
+from .exceptions import BusinessError, TransientError
+
+_logger = logging.getLogger(__name__)
+
+UTC_NOW = "(clock_timestamp() AT TIME ZONE 'UTC')"
+DB_CONFLICTS = {
+    errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED, errorcodes.LOCK_NOT_AVAILABLE,
+}
+COMMIT_EVERY = 1.0  # seconds: bounds the work a crash can roll back
+
+CLAIM_SQL = f"""
+    WITH picked AS (
+        SELECT j.id FROM finance_sync_job j
+         WHERE j.state = '{S.PENDING}' AND j.eta <= {UTC_NOW}
+           AND j.backend_id IN ({{backends}})
+         ORDER BY j.priority, j.eta, j.id
+         LIMIT %(limit)s
+           FOR UPDATE OF j SKIP LOCKED)
+    UPDATE finance_sync_job j
+       SET state = '{S.RUNNING}', attempts = j.attempts + 1, date_started = {UTC_NOW},
+           lease_until = {UTC_NOW} + make_interval(secs => t.lease_seconds),
+           worker_pid = pg_backend_pid()
+      FROM picked, finance_sync_job_type t
+     WHERE j.id = picked.id AND t.id = j.job_type_id
+ RETURNING j.id, j.backend_id, j.job_type_id, j.attempts, j.correlation_id
+"""
+OPEN_BACKENDS = "SELECT id FROM finance_backend WHERE state = 'active' AND breaker_state = 'closed'"
+
+
+class QueueWorker:
+    def __init__(self, env, batch_size=200, commit=True):
+        self.env = env(su=True)
+        self.cr = env.cr
+        self.max_batch = max(1, batch_size)
+        self.batch_size = self.max_batch
+        self.commit = commit
+        self.cr.execute("SELECT pg_backend_pid()")
+        self.pid = self.cr.fetchone()[0]
+
+    # --------------------------------------------------------------- transactions
+    def _commit(self):
+        if self.commit:
+            # the worker loop is the one place that commits: claims and results must be
+            # visible to other workers and survive this process
+            self.cr.commit()
+
+    @contextlib.contextmanager
+    def _side_env(self):
+        """Environment on a separate transaction for failure records (same cursor in test mode)."""
+        if not self.commit:
+            yield self.env
+            return
+        with sql_db.db_connect(self.cr.dbname).cursor() as cr2:
+            yield api.Environment(cr2, SUPERUSER_ID, {})
+
+    # --------------------------------------------------------------- loop
+    def run(self, max_seconds=50.0):
+        """Drain ready jobs until none is left or ``max_seconds`` passed; return how many ran."""
+        deadline = time.monotonic() + max_seconds
+        total = 0
+        self._commit()  # start from a fresh transaction (the caller only read settings)
+        self._read_committed()
+        self.recover_lost()
+        self._commit()
+        while time.monotonic() < deadline:
+            self._read_committed()
+            rows = self.claim(self.batch_size)
+            self._commit()  # claims visible to every worker; recovered through lease/pid if we die
+            if not rows:
+                break
+            started = time.monotonic()
+            try:
+                self.run_batch(rows)
+            except BaseException:
+                # unexpected (KeyboardInterrupt, lost connection): give unfinished claims back
+                self._abandon(rows)
+                raise
+            self._commit()
+            total += len(rows)
+            self._adapt_batch(time.monotonic() - started)
+        return total
+
+    def _read_committed(self):
+        """Claim/recover transactions read committed: SKIP LOCKED must see other workers' commits
+        instead of failing with serialization errors (Odoo's default is REPEATABLE READ). Jobs
+        themselves run at Odoo's default level."""
+        if self.commit:
+            self.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+
+    def _adapt_batch(self, elapsed):
+        if elapsed > 2.0:
+            self.batch_size = max(1, self.batch_size // 2)
+        elif elapsed < 0.5:
+            self.batch_size = min(self.max_batch, self.batch_size * 2)
+
+    def count_ready(self):
+        self.cr.execute(
+            f"SELECT count(*) FROM finance_sync_job WHERE state = %s AND eta <= {UTC_NOW}", (S.PENDING,)
+        )
+        return self.cr.fetchone()[0]
+
+    # --------------------------------------------------------------- claim / recover
+    def claim(self, limit):
+        self.env.flush_all()
+        rows = self._probe_half_open()
+        if limit > len(rows):
+            self.cr.execute(CLAIM_SQL.format(backends=OPEN_BACKENDS), {"limit": limit - len(rows)})
+            rows += self.cr.fetchall()
+        return rows
+
+    def _probe_half_open(self):
+        """Backends whose breaker cooled down get one probe job; success closes the breaker."""
+        self.cr.execute(f"""
+            UPDATE finance_backend SET breaker_state = 'half_open'
+             WHERE state = 'active' AND breaker_state = 'open'
+               AND breaker_opened_at + make_interval(secs => breaker_cooldown) <= {UTC_NOW}
+         RETURNING id
+        """)
+        rows = []
+        for (backend_id,) in self.cr.fetchall():
+            self.cr.execute(CLAIM_SQL.format(backends="%(backend)s"), {"limit": 1, "backend": backend_id})
+            probe = self.cr.fetchall()
+            if probe:
+                rows += probe
+            else:  # nothing to probe with: stay open, try again at the next claim
+                self.cr.execute("UPDATE finance_backend SET breaker_state = 'open' WHERE id = %s", (backend_id,))
+        return rows
+
+    def recover_lost(self):
+        """Give back jobs whose worker connection is gone or whose lease ran out."""
+        self.cr.execute(f"""
+            WITH lost AS (
+                SELECT j.id FROM finance_sync_job j
+                 WHERE j.state = '{S.RUNNING}'
+                   AND (j.lease_until < {UTC_NOW}
+                        OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.pid = j.worker_pid))
+                   FOR UPDATE OF j SKIP LOCKED)
+            UPDATE finance_sync_job j
+               SET state = CASE WHEN j.attempts >= t.max_attempts THEN '{S.FAILED}' ELSE '{S.PENDING}' END,
+                   eta = {UTC_NOW}, lease_until = NULL, worker_pid = NULL,
+                   error_code = 'worker_lost', error_cause = 'worker_lost',
+                   error_message = 'The worker running this job stopped before it finished (attempt '
+                                   || j.attempts || ' of ' || t.max_attempts || ').',
+                   date_failed = CASE WHEN j.attempts >= t.max_attempts THEN {UTC_NOW} END
+              FROM lost, finance_sync_job_type t
+             WHERE j.id = lost.id AND t.id = j.job_type_id
+         RETURNING j.id, j.state
+        """)
+        recovered = self.cr.fetchall()
+        if recovered:
+            _logger.warning("Recovered %d job(s) from workers that stopped", len(recovered))
+        return recovered
+
+    def _lock_mine(self, job_id):
+        """Row-lock a claimed job if it is still ours, inside its savepoint: recovery skips locked
+        rows, and a rollback of the savepoint releases the lock for the failure record."""
+        self.cr.execute(
+            "SELECT id FROM finance_sync_job WHERE id = %s AND state = %s AND worker_pid = %s FOR UPDATE",
+            (job_id, S.RUNNING, self.pid),
+        )
+        return bool(self.cr.fetchone())
+
+    def _abandon(self, rows):
+        with contextlib.suppress(psycopg2.Error):
+            self.cr.rollback()
+            self.cr.execute(
+                f"UPDATE finance_sync_job SET state = '{S.PENDING}', lease_until = NULL, worker_pid = NULL "
+                f"WHERE id = ANY(%s) AND state = '{S.RUNNING}' AND worker_pid = pg_backend_pid()",
+                ([r[0] for r in rows],),
+            )
+            self._commit()
+
+    # --------------------------------------------------------------- run
+    def run_batch(self, rows):
+        Job = self.env["finance.sync.job"]
+        JobType = self.env["finance.sync.job.type"]
+        ids = [r[0] for r in rows]
+        finished = []  # (id, duration, res_ref, backend_id)
+        last_commit = time.monotonic()
+        for job_id, backend_id, type_id, attempts, correlation_id in rows:
+            model, method, policy = JobType._handler_for(type_id)
+            job = Job.browse(job_id).with_prefetch(ids)
+            ctx = {"finance_sync_job_id": job_id, "finance_sync_correlation_id": correlation_id}
+            started = time.perf_counter()
+            try:
+                with self.cr.savepoint():
+                    if not self._lock_mine(job_id):
+                        continue  # recovered by another worker meanwhile: not ours any more
+                    result = getattr(self.env[model].with_context(**ctx), method)(job.with_context(**ctx))
+            except TransientError as exc:
+                self._record_failure(job_id, backend_id, attempts, policy, exc)
+            except BusinessError as exc:
+                self._record_failure(job_id, backend_id, attempts, policy, exc)
+            except psycopg2.OperationalError as exc:
+                if exc.pgcode not in DB_CONFLICTS:
+                    raise
+                err = TransientError("Database conflict: %s" % exc.pgerror, code="db_conflict")
+                self._record_failure(job_id, backend_id, attempts, policy, err)
+            except Exception as exc:  # a bug in a handler: to the exception queue with its traceback
+                err = BusinessError("%s: %s" % (type(exc).__name__, exc), code="unexpected_error")
+                self._record_failure(job_id, backend_id, attempts, policy, err, tb=traceback.format_exc())
+            else:
+                ref = "%s,%s" % (result._name, result.id) if _is_record(result) else None
+                finished.append((job_id, time.perf_counter() - started, ref, backend_id))
+            if self.commit and time.monotonic() - last_commit > COMMIT_EVERY:
+                self._finish(finished)
+                finished = []
+                self._commit()
+                last_commit = time.monotonic()
+        self._finish(finished)
+        Job.invalidate_model()
+
+    def _finish(self, finished):
+        if not finished:
+            return
+        execute_values(self.cr, f"""
+            UPDATE finance_sync_job j
+               SET state = '{S.DONE}', date_done = {UTC_NOW}, duration = v.duration, res_ref = v.ref,
+                   lease_until = NULL, worker_pid = NULL, error_code = NULL, error_message = NULL,
+                   error_params = NULL, error_cause = NULL, write_date = {UTC_NOW}
+              FROM (VALUES %s) AS v(id, duration, ref)
+             WHERE j.id = v.id AND j.state = '{S.RUNNING}' AND j.worker_pid = pg_backend_pid()
+        """, [(f[0], f[1], f[2]) for f in finished], template="(%s, %s::float8, %s::varchar)", page_size=1000)
+        self._breaker_success({f[3] for f in finished})
+
+    def _breaker_success(self, backend_ids):
+        # writes only when something changes: no row lock between workers in the common case
+        self.cr.execute("""
+            UPDATE finance_backend SET breaker_failures = 0, breaker_state = 'closed'
+             WHERE id = ANY(%s) AND (breaker_failures > 0 OR breaker_state <> 'closed')
+        """, (list(backend_ids),))
+
+    # --------------------------------------------------------------- failures
+    def _record_failure(self, job_id, backend_id, attempts, policy, exc, tb=None):
+        transient = isinstance(exc, TransientError)
+        self.env.flush_all()
+        with self._side_env() as env:
+            jobs = env["finance.sync.job"].browse(job_id)
+            if transient and not policy.exhausted(attempts):
+                delay = policy.delay(attempts, retry_after=exc.retry_after)
+                env.cr.execute(f"""
+                    UPDATE finance_sync_job
+                       SET state = '{S.PENDING}', eta = {UTC_NOW} + make_interval(secs => %s),
+                           lease_until = NULL, worker_pid = NULL, error_code = %s, error_message = %s
+                     WHERE id = %s AND state = '{S.RUNNING}' AND worker_pid = %s
+                """, (delay, exc.code, exc.message, job_id, self.pid))
+                env.cr.execute("SELECT eta FROM finance_sync_job WHERE id = %s", (job_id,))
+                eta = env.cr.fetchone()[0]
+                env["finance.backend"]._trigger_workers(at=eta)
+                _logger.info("Job %s: transient %s, retry in %.1fs (attempt %s)", job_id, exc.code, delay, attempts)
+            else:
+                message = exc.message
+                if transient:
+                    message = "Gave up after %d attempts: %s" % (attempts, exc.message)
+                params = dict(exc.params)
+                if transient and exc.retry_after is not None:
+                    params["retry_after"] = exc.retry_after
+                kind, code = params.get("mapping_kind"), params.get("external_code")
+                cause = exc.code if code is None else "%s:%s" % (exc.code, code)
+                env.cr.execute(f"""
+                    UPDATE finance_sync_job
+                       SET state = '{S.FAILED}', date_failed = {UTC_NOW}, lease_until = NULL, worker_pid = NULL,
+                           error_code = %s, error_message = %s, error_params = %s::jsonb, error_cause = %s,
+                           exc_info = %s, mapping_kind = %s, external_code = %s
+                     WHERE id = %s AND state = '{S.RUNNING}' AND worker_pid = %s
+                """, (exc.code, message, _json(params), cause, tb, kind, code, job_id, self.pid))
+                if kind and code is not None:
+                    env["finance.mapping"]._note_unmapped(backend_id, kind, code)
+                jobs.invalidate_recordset()
+                jobs._post_failure()
+                _logger.info("Job %s failed: %s", job_id, exc.code)
+            if transient and exc.transport:
+                env["finance.backend"].browse(backend_id)._breaker_failure()
+
+
+def _is_record(value):
+    return isinstance(value, models.BaseModel) and len(value) == 1
+
+
+def _json(value):
+    return json.dumps(value, default=str)
