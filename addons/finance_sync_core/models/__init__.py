@@ -6,3 +6,4 @@ from . import finance_mapping
 from . import finance_audit_log
 from . import finance_sync_dashboard
 from . import res_config_settings
+from . import res_partner

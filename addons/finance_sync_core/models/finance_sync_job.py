@@ -314,6 +314,11 @@ class FinanceSyncJob(models.Model):
             job.backend_id._map(p["kind"], p["code"])
         if p.get("raise") == "bug":
             raise ZeroDivisionError("division by zero in a handler")
+        if p.get("http"):
+            # one real call through the backend's HTTP client: classification drills and "ping" jobs
+            call = p["http"]
+            job.backend_id._http_client().request(call.get("method", "GET"), call["path"], expect=call.get("expect", "json"),
+                                                  correlation_id=job.correlation_id)
         return None
 
     # ------------------------------------------------------------------ SLA / dashboard helpers

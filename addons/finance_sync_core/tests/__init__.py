@@ -5,3 +5,4 @@ from . import test_concurrency
 from . import test_secrets
 from . import test_audit_log
 from . import test_webhook
+from . import test_pipeline_http

@@ -13,11 +13,15 @@ class TestAuditLog(FinanceSyncCase):
         self.entries = self.Log.browse()
         for i in range(4):
             self.entries |= self.Log._append("test.event", self.backend, "event %d" % i, data={"i": i, "amount": "10.00"})
+        self.assertFalse(any(self.entries.mapped("hash")), "entries join the chain when sealed (after commit)")
+        self.Log._seal()
 
     def test_chain_links_each_entry_to_the_previous(self):
-        ordered = self.entries.sorted("id")
+        ordered = self.entries.sorted("seq")
+        self.assertEqual(ordered.ids, self.entries.sorted("id").ids)
         for prev, entry in zip(ordered, ordered[1:]):
             self.assertEqual(entry.prev_hash, prev.hash)
+            self.assertEqual(entry.seq, prev.seq + 1)
         ok, count, broken, _reason = self.Log._verify_chain()
         self.assertTrue(ok)
         self.assertIsNone(broken)
