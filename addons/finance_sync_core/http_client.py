@@ -583,8 +583,11 @@ class ApiClient:
 
     def __init__(self, base_url, auth=None, connect_timeout=5.0, read_timeout=30.0,
                  max_response_bytes=DEFAULT_MAX_RESPONSE_BYTES, rate_limit_per_second=0,
-                 rate_key=None, session=None, on_exchange=None, user_agent=DEFAULT_USER_AGENT):
+                 rate_key=None, session=None, on_exchange=None, user_agent=DEFAULT_USER_AGENT,
+                 correlation_id=None):
         self.base_url = base_url.rstrip("/") + "/"
+        # default X-Correlation-ID for calls that give none (e.g. the running job's id)
+        self.default_correlation_id = correlation_id
         self.auth = auth or NoAuth()
         self.timeout = Timeouts((connect_timeout, read_timeout))
         self.max_response_bytes = max_response_bytes
@@ -643,7 +646,7 @@ class ApiClient:
         """
         if expect not in EXPECT_TYPES:
             raise ValueError("expect must be one of %s" % ", ".join(EXPECT_TYPES))
-        correlation_id = self._check_correlation_id(correlation_id)
+        correlation_id = self._check_correlation_id(correlation_id or self.default_correlation_id)
         call = _Call(method.upper(), self.resolve_url(path), correlation_id, idempotency_key,
                      expect, stream_to)
         prepared = self._prepare(call, params, self._encode_body(json, data, body), headers)
@@ -669,7 +672,7 @@ class ApiClient:
         :class:`CursorExpired` when the server forgot the cursor: restart from the
         caller's high-water mark. All pages share one correlation id.
         """
-        kwargs["correlation_id"] = self._check_correlation_id(kwargs.get("correlation_id"))
+        kwargs["correlation_id"] = self._check_correlation_id(kwargs.get("correlation_id") or self.default_correlation_id)
         page_params, seen = params, set()
         while True:
             page = self.get(path, params=page_params, **kwargs).data

@@ -37,6 +37,7 @@ CLAIM_SQL = f"""
         SELECT j.id FROM finance_sync_job j
          WHERE j.state = '{S.PENDING}' AND j.eta <= {UTC_NOW}
            AND j.backend_id IN ({{backends}})
+           AND j.job_type_id IN (SELECT id FROM finance_sync_job_type WHERE active)
          ORDER BY j.priority, j.eta, j.id
          LIMIT %(limit)s
            FOR UPDATE OF j SKIP LOCKED)
@@ -75,6 +76,8 @@ class QueueWorker:
             yield self.env
             return
         with sql_db.db_connect(self.cr.dbname).cursor() as cr2:
+            # never wait long on a row our own batch may hold: fail loudly instead of deadlocking
+            cr2.execute("SET LOCAL lock_timeout = '10s'")
             yield api.Environment(cr2, SUPERUSER_ID, {})
 
     # --------------------------------------------------------------- loop
@@ -118,9 +121,12 @@ class QueueWorker:
             self.batch_size = min(self.max_batch, self.batch_size * 2)
 
     def count_ready(self):
-        self.cr.execute(
-            f"SELECT count(*) FROM finance_sync_job WHERE state = %s AND eta <= {UTC_NOW}", (S.PENDING,)
-        )
+        """Jobs a worker could claim now (waiting backends and archived job types excluded)."""
+        self.cr.execute(f"""
+            SELECT count(*) FROM finance_sync_job j
+             WHERE j.state = '{S.PENDING}' AND j.eta <= {UTC_NOW} AND j.backend_id IN ({OPEN_BACKENDS})
+               AND j.job_type_id IN (SELECT id FROM finance_sync_job_type WHERE active)
+        """)
         return self.cr.fetchone()[0]
 
     # --------------------------------------------------------------- claim / recover
@@ -171,6 +177,12 @@ class QueueWorker:
          RETURNING j.id, j.state
         """)
         recovered = self.cr.fetchall()
+        # a half-open breaker whose probe is no longer running (its worker died) opens again
+        self.cr.execute(f"""
+            UPDATE finance_backend b SET breaker_state = 'open', breaker_opened_at = {UTC_NOW}
+             WHERE b.breaker_state = 'half_open'
+               AND NOT EXISTS (SELECT 1 FROM finance_sync_job j WHERE j.backend_id = b.id AND j.state = '{S.RUNNING}')
+        """)
         if recovered:
             _logger.warning("Recovered %d job(s) from workers that stopped", len(recovered))
         return recovered
@@ -247,11 +259,14 @@ class QueueWorker:
         """, [(f[0], f[1], f[2]) for f in finished], template="(%s, %s::float8, %s::varchar)", page_size=1000)
         self._breaker_success({f[3] for f in finished})
 
-    def _breaker_success(self, backend_ids):
-        # writes only when something changes: no row lock between workers in the common case
-        self.cr.execute("""
+    def _breaker_success(self, backend_ids, cr=None):
+        # writes only when something changes: no row lock between workers in the common case;
+        # a row locked elsewhere is skipped (the next success closes it)
+        (cr or self.cr).execute("""
             UPDATE finance_backend SET breaker_failures = 0, breaker_state = 'closed'
-             WHERE id = ANY(%s) AND (breaker_failures > 0 OR breaker_state <> 'closed')
+             WHERE id IN (SELECT id FROM finance_backend
+                           WHERE id = ANY(%s) AND (breaker_failures > 0 OR breaker_state <> 'closed')
+                             FOR UPDATE SKIP LOCKED)
         """, (list(backend_ids),))
 
     # --------------------------------------------------------------- failures
@@ -265,7 +280,8 @@ class QueueWorker:
                 env.cr.execute(f"""
                     UPDATE finance_sync_job
                        SET state = '{S.PENDING}', eta = {UTC_NOW} + make_interval(secs => %s),
-                           lease_until = NULL, worker_pid = NULL, error_code = %s, error_message = %s
+                           lease_until = NULL, worker_pid = NULL, error_code = %s, error_message = %s,
+                           write_date = {UTC_NOW}
                      WHERE id = %s AND state = '{S.RUNNING}' AND worker_pid = %s
                 """, (delay, exc.code, exc.message, job_id, self.pid))
                 env.cr.execute("SELECT eta FROM finance_sync_job WHERE id = %s", (job_id,))
@@ -285,16 +301,22 @@ class QueueWorker:
                     UPDATE finance_sync_job
                        SET state = '{S.FAILED}', date_failed = {UTC_NOW}, lease_until = NULL, worker_pid = NULL,
                            error_code = %s, error_message = %s, error_params = %s::jsonb, error_cause = %s,
-                           exc_info = %s, mapping_kind = %s, external_code = %s
+                           exc_info = %s, mapping_kind = %s, external_code = %s, write_date = {UTC_NOW}
                      WHERE id = %s AND state = '{S.RUNNING}' AND worker_pid = %s
                 """, (exc.code, message, _json(params), cause, tb, kind, code, job_id, self.pid))
                 if kind and code is not None:
-                    env["finance.mapping"]._note_unmapped(backend_id, kind, code)
+                    try:
+                        with env.cr.savepoint(flush=False):
+                            env["finance.mapping"]._note_unmapped(backend_id, kind, code)
+                    except psycopg2.errors.LockNotAvailable:
+                        _logger.warning("Job %s: unmapped line for %s not recorded (row busy)", job_id, kind)
                 jobs.invalidate_recordset()
                 jobs._post_failure()
                 _logger.info("Job %s failed: %s", job_id, exc.code)
             if transient and exc.transport:
                 env["finance.backend"].browse(backend_id)._breaker_failure()
+            else:  # the platform answered (or was not needed): not a transport failure
+                self._breaker_success({backend_id}, cr=env.cr)
 
 
 def _is_record(value):

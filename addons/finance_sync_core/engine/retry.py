@@ -18,10 +18,10 @@ class RetryPolicy:
         """
         if failed_attempts < 1:
             raise ValueError("failed_attempts starts at 1")
-        raw = min(self.maximum, self.base * (self.factor ** (failed_attempts - 1)))
+        raw = self.base * (self.factor ** min(failed_attempts - 1, 64))
         if self.jitter:
             raw *= 1 + rng.uniform(-self.jitter, self.jitter)
-        raw = max(0.0, raw)
+        raw = max(0.0, min(self.maximum, raw))  # the cap holds after jitter
         if retry_after is not None:
             raw = max(raw, float(retry_after))
         return raw

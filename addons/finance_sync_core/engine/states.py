@@ -23,7 +23,8 @@ STATES = [
     (CANCELLED, "Cancelled"),
 ]
 
-# transition name -> (states it may start from, state it leads to)
+# transition name -> (states it may start from, state it leads to). A job recovered from a
+# dead worker with no attempt left takes "fail" (worker_lost) instead of "recover".
 TRANSITIONS = {
     "claim": ((PENDING,), RUNNING),
     "succeed": ((RUNNING,), DONE),

@@ -39,7 +39,7 @@ class FinanceAuditLog(models.Model):
     res_id = fields.Integer(readonly=True, index=True)
     description = fields.Text(readonly=True)
     data = fields.Json(readonly=True)
-    data_text = fields.Text(compute="_compute_data_text", string="Data")
+    data_text = fields.Text(compute="_compute_data_text", string="Data (JSON)")
     correlation_id = fields.Char(readonly=True, index=True)
     seq = fields.Integer(readonly=True, index=True, help="Position in the hash chain (set when the entry is sealed)")
     prev_hash = fields.Char(readonly=True)

@@ -5,7 +5,7 @@ import logging
 import secrets
 import time
 
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..engine import states as S
@@ -22,6 +22,7 @@ SECRET_FIELDS = {
 }
 WEBHOOK_WINDOW = 300  # seconds of clock skew accepted on X-Timestamp
 CORE_WEBHOOK_EVENTS = {"finance_sync.ping": "core.noop"}
+UNLOGGED_VALUES = {"webhook_token"}  # field names audited without their value
 
 
 class FinanceBackend(models.Model):
@@ -178,11 +179,13 @@ class FinanceBackend(models.Model):
     def write(self, vals):
         res = super().write(vals)
         audited = sorted(k for k in vals if k not in SECRET_FIELDS)
+        values = {k: vals[k] for k in audited
+                  if k not in UNLOGGED_VALUES and isinstance(vals[k], (str, int, float, bool))}
         if audited:
             for rec in self:
                 self.env["finance.audit.log"]._append(
                     "backend.write", rec, "Backend settings changed: %s" % ", ".join(audited),
-                    data={k: vals[k] for k in audited if isinstance(vals[k], (str, int, float, bool))})
+                    data=values)
         return res
 
     def _set_state(self, state, action):
@@ -266,6 +269,7 @@ class FinanceBackend(models.Model):
             self.base_url, auth=auth, connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
             max_response_bytes=self.max_response_kb * 1024, rate_limit_per_second=self.rate_limit,
             rate_key="backend-%s" % self.id, on_exchange=self._audit_exchange,
+            correlation_id=self.env.context.get("finance_sync_correlation_id"),
         )
 
     def _audit_exchange(self, info):
@@ -300,14 +304,9 @@ class FinanceBackend(models.Model):
 
     @api.model
     def _worker_crons(self):
-        return self.env["ir.cron"].sudo().browse(self._worker_cron_ids())
-
-    @api.model
-    @tools.ormcache()
-    def _worker_cron_ids(self):
-        crons = self.env["ir.cron"].sudo().with_context(active_test=False).search([
+        """Every ir.cron entry running the worker (duplicate one to add a worker)."""
+        return self.env["ir.cron"].sudo().search([
             ("model_id.model", "=", "finance.sync.job"), ("code", "like", "_cron_run_worker")])
-        return tuple(crons.ids)
 
     @api.model
     def _trigger_workers(self, at=None):
@@ -317,7 +316,7 @@ class FinanceBackend(models.Model):
         if moment in data:
             return
         data.add(moment)
-        for cron in self._worker_crons().filtered("active"):
+        for cron in self._worker_crons():
             cron._trigger(at=moment)
 
     def _breaker_failure(self):
@@ -329,7 +328,7 @@ class FinanceBackend(models.Model):
                                         THEN 'open' ELSE breaker_state END,
                    breaker_opened_at = CASE WHEN breaker_state = 'half_open' OR COALESCE(breaker_failures, 0) + 1 >= breaker_threshold
                                             THEN (now() at time zone 'UTC') ELSE breaker_opened_at END
-             WHERE id = %s
+             WHERE id = (SELECT id FROM finance_backend WHERE id = %s FOR UPDATE SKIP LOCKED)
          RETURNING breaker_state
         """, (self.id,))
         row = self.env.cr.fetchone()

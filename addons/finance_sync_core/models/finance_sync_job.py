@@ -3,7 +3,9 @@ import logging
 import uuid
 from psycopg2.extras import execute_values
 
+import odoo
 from odoo import _, api, fields, models
+from odoo.tools import config
 from odoo.exceptions import AccessError, UserError
 
 from ..engine import states as S
@@ -17,9 +19,13 @@ PROTECTED_FIELDS = {
     "state", "attempts", "lease_until", "worker_pid", "date_started", "date_done", "date_failed",
     "duration", "error_code", "error_message", "error_params", "error_cause", "exc_info",
     "idempotency_key", "backend_id", "job_type_id", "payload", "correlation_id",
-    "mapping_kind", "external_code",
+    "mapping_kind", "external_code", "eta", "company_id", "res_ref", "resolution_note", "summary",
 }
 AGING_BUCKETS = [(4, "0-4 h"), (24, "4-24 h"), (72, "1-3 days")]
+
+
+def _running_tests(env):
+    return bool(env.registry.in_test_mode() or odoo.modules.module.current_test or config["test_enable"])
 
 
 def new_correlation_id():
@@ -245,9 +251,9 @@ class FinanceSyncJob(models.Model):
         for item in items:
             rows.append((
                 item.get("summary"), backend.id, backend.company_id.id, type_id, S.PENDING,
-                item.get("priority", jtype.default_priority), item.get("eta") or now, 0,
+                item.get("priority", jtype.default_priority), item.get("eta"), 0,
                 item.get("key"), item.get("correlation_id") or parent_corr or new_correlation_id(),
-                json.dumps(item.get("payload") or {}), uid, now, uid, now,
+                json.dumps(item.get("payload") or {}), uid, uid,
             ))
         cr = self.env.cr
         self.env.flush_all()
@@ -257,7 +263,8 @@ class FinanceSyncJob(models.Model):
             VALUES %s
             ON CONFLICT (backend_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id, idempotency_key
-        """, rows, template="(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s)",
+        """, rows, template="(%s, %s, %s, %s, %s, %s, COALESCE(%s, clock_timestamp() AT TIME ZONE 'UTC'), %s, %s, %s, "
+                             "%s::jsonb, %s, clock_timestamp() AT TIME ZONE 'UTC', %s, clock_timestamp() AT TIME ZONE 'UTC')",
             page_size=1000, fetch=True)
         by_key = {}
         new_ids = []
@@ -273,8 +280,9 @@ class FinanceSyncJob(models.Model):
         keyless = iter(job_id for job_id, key in inserted if key is None)
         ids = [by_key[item["key"]] if item.get("key") is not None else next(keyless) for item in items]
         if new_ids:
-            earliest = min((r[6] for r in rows), default=now)
-            backend._trigger_workers(at=earliest if earliest > now else None)
+            etas = [item["eta"] for item in items if item.get("eta")]
+            later = len(etas) == len(items) and min(etas) > now
+            backend._trigger_workers(at=min(etas) if later else None)
         return ids, len(new_ids)
 
     # ------------------------------------------------------------------ worker entry points
@@ -284,8 +292,8 @@ class FinanceSyncJob(models.Model):
         params = self.env["ir.config_parameter"].sudo()
         max_seconds = max_seconds or float(params.get_param("finance_sync.worker_max_seconds", 50))
         batch = int(params.get_param("finance_sync.worker_batch_size", 200))
-        # commit per batch so other workers see claims and results; never in test mode
-        commit = not self.env.registry.in_test_mode()
+        # commit per batch so other workers see claims and results; never under tests
+        commit = not _running_tests(self.env)
         worker = QueueWorker(self.env, batch_size=batch, commit=commit)
         done = worker.run(max_seconds=max_seconds)
         remaining = worker.count_ready()
@@ -295,6 +303,20 @@ class FinanceSyncJob(models.Model):
             if cron_id:
                 self.env["ir.cron"].browse(cron_id)._trigger()
         return done
+
+    @api.model
+    def _cron_purge_done(self):
+        """Delete done and cancelled jobs older than ``finance_sync.keep_done_days`` (default 30).
+
+        Exceptions (failed jobs) are never purged: a person must act on them.
+        """
+        days = int(self.env["ir.config_parameter"].sudo().get_param("finance_sync.keep_done_days", 30))
+        self.env.cr.execute(f"""
+            DELETE FROM finance_sync_job WHERE state IN ('{S.DONE}', '{S.CANCELLED}')
+               AND write_date < (now() at time zone 'UTC') - make_interval(days => %s)
+        """, (days,))
+        _logger.info("Purged %d finished job(s) older than %d days", self.env.cr.rowcount, days)
+        return self.env.cr.rowcount
 
     @api.model
     def _job_noop(self, job):

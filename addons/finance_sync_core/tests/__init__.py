@@ -6,3 +6,4 @@ from . import test_secrets
 from . import test_audit_log
 from . import test_webhook
 from . import test_pipeline_http
+from . import test_access

@@ -289,3 +289,32 @@ class TestCircuitBreaker(FinanceSyncCase):
         self.backend.action_reset_breaker()
         self.assertEqual(self.backend.breaker_state, "closed")
 
+
+
+@tagged("post_install", "-at_install")
+class TestHousekeeping(FinanceSyncCase):
+    def test_old_finished_jobs_are_purged_but_exceptions_stay(self):
+        done, failed = self.backend.enqueue_many("core.echo", [{"payload": {}}, {"payload": {"raise": "business"}}])
+        self.run_worker()
+        self.env.cr.execute("UPDATE finance_sync_job SET write_date = write_date - interval '40 days' WHERE id = ANY(%s)",
+                            ([done.id, failed.id],))
+        self.assertEqual(self.Job._cron_purge_done(), 1)
+        self.assertFalse(done.exists())
+        self.assertTrue(failed.exists())
+
+    def test_breaker_closes_when_the_probe_meets_a_business_error(self):
+        self.backend.write({"breaker_threshold": 1, "breaker_cooldown": 30})
+        self.backend.enqueue("core.echo", {"raise": "transient", "code": "connection_error", "transport": True})
+        self.run_worker()
+        probe = self.backend.enqueue("core.echo", {"raise": "business", "code": "rejected"})
+        self.env.cr.execute("UPDATE finance_backend SET breaker_opened_at = breaker_opened_at - interval '31 seconds' "
+                            "WHERE id = %s", (self.backend.id,))
+        self.run_worker()
+        self.backend.invalidate_recordset()
+        self.assertEqual(probe.state, "failed")
+        self.assertEqual(self.backend.breaker_state, "closed", "the platform answered: not a transport failure")
+
+    def test_retries_use_the_running_jobs_correlation_id(self):
+        job = self.backend.enqueue("core.noop")
+        client = self.backend.with_context(finance_sync_correlation_id=job.correlation_id)._http_client()
+        self.assertEqual(client.default_correlation_id, job.correlation_id)
