@@ -4,6 +4,7 @@ Everything here commits through separate connections (like separate Odoo workers
 removes what it created in tearDown.
 """
 import threading
+import time
 import uuid
 
 import psycopg2
@@ -101,7 +102,10 @@ class TestConcurrentWorkers(TransactionCase):
                         WHERE id = ANY(%s)""", (ids,))
         dead.commit()
         cur.execute(f"INSERT INTO {RUNS_TABLE} (job_id, worker) SELECT unnest(%s::int[]), 'dead'", (ids,))
+        cur.execute("SELECT pg_backend_pid()")
+        dead_pid = cur.fetchone()[0]
         dead.close()  # SIGKILL-like: the uncommitted effects vanish with the connection
+        self.wait_gone(dead_pid)
         self.assertEqual(self.states(), {"running": 5})
         errors = []
         self.drain("survivor", errors)
@@ -131,6 +135,17 @@ class TestConcurrentWorkers(TransactionCase):
                 self.assertEqual(len(QueueWorker(env, commit=True).recover_lost()), 3)
         finally:
             alive.close()
+
+    def wait_gone(self, pid, timeout=10):
+        """PostgreSQL ends a closed connection's backend asynchronously: wait until it is gone."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with committed_env(self.dbname) as env:
+                env.cr.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,))
+                if not env.cr.fetchone():
+                    return
+            time.sleep(0.05)
+        self.fail("backend %s still listed after %ss" % (pid, timeout))
 
     def _dsn(self):
         from odoo.sql_db import connection_info_for

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Benchmark of the finance sync job pipeline (not part of the test run; prints numbers).
+
+    scripts/bench                         # throwaway database, every figure below
+    python3 scripts/bench_queue.py throughput -c odoo.conf -d DB --jobs 20000 --workers 1
+    python3 scripts/bench_queue.py latency -c odoo.conf -d DB --rate 50 --seconds 20
+
+throughput: N trivial jobs (core.noop) through the real pipeline — committed enqueue, claim
+    (FOR UPDATE SKIP LOCKED), run in a savepoint, done — by K separate worker processes
+    running the same QueueWorker loop as the ir.cron worker entries; jobs/s from the moment
+    the enqueue commits until the last job is done.
+latency: a real Odoo server (cron threads, no HTTP load) and a steady stream of enqueues, one
+    per transaction as connectors do; enqueue -> start time of each job (create_date to
+    date_started, both from PostgreSQL's clock), p50/p95/max. Enqueue wakes the worker crons
+    through ir.cron triggers (NOTIFY).
+"""
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import odoo
+from odoo import SUPERUSER_ID, api
+from odoo.tools import config
+
+
+def open_registry(conf, db):
+    config.parse_config(["-c", conf, "-d", db, "--log-level=warn"])
+    return odoo.modules.registry.Registry(db)
+
+
+def bench_backend(env, name):
+    backend = env["finance.backend"].search([("name", "=", name)], limit=1)
+    if not backend:
+        backend = env["finance.backend"].create({"name": name, "base_url": "http://127.0.0.1:9"})
+    if backend.state != "active":
+        backend.action_activate()
+    return backend
+
+
+def pending_count(cr, backend_id):
+    cr.execute("SELECT count(*) FROM finance_sync_job WHERE backend_id = %s AND state IN ('pending', 'running')",
+               (backend_id,))
+    return cr.fetchone()[0]
+
+
+def worker_main(args):
+    from odoo.addons.finance_sync_core.worker import QueueWorker
+    registry = open_registry(args.config, args.database)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        worker = QueueWorker(env, batch_size=args.batch, commit=True)
+        print("ready", flush=True)
+        while not os.path.exists(args.stop_file):
+            if not worker.run(max_seconds=5):
+                time.sleep(0.002)
+
+
+def throughput(args):
+    registry = open_registry(args.config, args.database)
+    stop_file = tempfile.mktemp(prefix="bench-stop-")
+    procs = [subprocess.Popen([sys.executable, __file__, "worker", "-c", args.config, "-d", args.database,
+                               "--stop-file", stop_file, "--batch", str(args.batch)],
+                              stdout=subprocess.PIPE, text=True) for _i in range(args.workers)]
+    try:
+        for proc in procs:
+            assert proc.stdout.readline().strip() == "ready", "worker did not start"
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = bench_backend(env, "bench-throughput")
+            cr.commit()
+            started = time.perf_counter()
+            backend.enqueue_many("core.noop", [{"summary": "bench"} for _i in range(args.jobs)])
+            cr.commit()
+            enqueued = time.perf_counter()
+            while pending_count(cr, backend.id):
+                cr.commit()
+                time.sleep(0.01)
+            finished = time.perf_counter()
+            cr.execute("SELECT count(*) FROM finance_sync_job WHERE backend_id = %s AND state = 'done' "
+                       "AND date_done >= (now() at time zone 'UTC') - interval '1 hour'", (backend.id,))
+            done = cr.fetchone()[0]
+            cr.execute("DELETE FROM finance_sync_job WHERE backend_id = %s", (backend.id,))
+            cr.commit()
+    finally:
+        open(stop_file, "w").close()
+        for proc in procs:
+            proc.wait(30)
+        os.unlink(stop_file)
+    run_s = finished - enqueued
+    print("throughput: %d jobs, %d worker process(es): enqueue %.0f jobs/s (%.2f s); "
+          "claim+run+done %.0f jobs/s (%.2f s); %d done"
+          % (args.jobs, args.workers, args.jobs / (enqueued - started), enqueued - started,
+             args.jobs / run_s, run_s, done))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def latency(args):
+    registry = open_registry(args.config, args.database)
+    server = subprocess.Popen([sys.executable, "-m", "odoo", "-c", args.config, "-d", args.database,
+                               "--max-cron-threads=%d" % args.cron_threads, "--workers=0",
+                               "--http-port=%d" % free_port(), "--log-level=warn"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(args.warmup)  # registry loaded, cron threads waiting on NOTIFY
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = bench_backend(env, "bench-latency")
+            cr.commit()
+            interval = 1.0 / args.rate
+            deadline = time.perf_counter() + args.seconds
+            next_at = time.perf_counter()
+            count = 0
+            while time.perf_counter() < deadline:
+                backend.enqueue("core.noop", summary="latency probe")
+                cr.commit()  # post-commit: the worker crons are triggered (NOTIFY)
+                count += 1
+                next_at += interval
+                time.sleep(max(0.0, next_at - time.perf_counter()))
+            wait_until = time.perf_counter() + 120
+            while pending_count(cr, backend.id) and time.perf_counter() < wait_until:
+                cr.commit()
+                time.sleep(0.05)
+            cr.execute("""SELECT extract(epoch FROM date_started - create_date) * 1000 FROM finance_sync_job
+                          WHERE backend_id = %s AND state = 'done'""", (backend.id,))
+            values = sorted(float(r[0]) for r in cr.fetchall())
+            cr.execute("DELETE FROM finance_sync_job WHERE backend_id = %s", (backend.id,))
+            cr.commit()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    if not values:
+        print("latency: no job ran (are the worker crons active?)")
+        return
+    q = statistics.quantiles(values, n=100)
+    print("latency: %d jobs at %.0f/s, %d cron thread(s): enqueue->start p50 %.1f ms, p95 %.1f ms, max %.1f ms"
+          % (len(values), args.rate, args.cron_threads, q[49], q[94], values[-1]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode", required=True)
+    for name in ("throughput", "latency", "worker"):
+        p = sub.add_parser(name)
+        p.add_argument("-c", "--config", required=True)
+        p.add_argument("-d", "--database", required=True)
+        p.add_argument("--batch", type=int, default=200)
+    sub.choices["throughput"].add_argument("--jobs", type=int, default=20000)
+    sub.choices["throughput"].add_argument("--workers", type=int, default=1)
+    sub.choices["latency"].add_argument("--rate", type=float, default=50)
+    sub.choices["latency"].add_argument("--seconds", type=float, default=20)
+    sub.choices["latency"].add_argument("--cron-threads", type=int, default=2)
+    sub.choices["latency"].add_argument("--warmup", type=float, default=8)
+    sub.choices["worker"].add_argument("--stop-file", required=True)
+    args = parser.parse_args()
+    {"throughput": throughput, "latency": latency, "worker": worker_main}[args.mode](args)
+
+
+if __name__ == "__main__":
+    main()
