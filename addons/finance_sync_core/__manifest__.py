@@ -27,7 +27,7 @@
     ],
     "assets": {
         "web.assets_tests": [
-            "finance_sync_core/static/src/js/tours/*.js",
+            "finance_sync_core/static/tests/tours/**/*",
         ],
     },
     "installable": True,

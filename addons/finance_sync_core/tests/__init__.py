@@ -7,3 +7,4 @@ from . import test_audit_log
 from . import test_webhook
 from . import test_pipeline_http
 from . import test_access
+from . import test_tours

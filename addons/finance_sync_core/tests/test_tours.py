@@ -1,0 +1,25 @@
+"""Browser tours (headless Chromium): what people do on the exception queue screens."""
+from odoo.tests import HttpCase, tagged
+
+from ..worker import QueueWorker
+
+
+@tagged("post_install", "-at_install")
+class TestExceptionQueueTour(HttpCase):
+    def test_accountant_fixes_an_unmapped_value_from_the_queue(self):
+        backend = self.env["finance.backend"].create({"name": "Tour platform", "base_url": "http://127.0.0.1:9"})
+        backend.action_activate()
+        unmapped = backend.enqueue("core.echo", {"raise": "unmapped", "kind": "currency", "code": "XEU"},
+                                   summary="Tour: expense line in XEU")
+        locked = backend.enqueue("core.echo", {"raise": "business", "code": "period_locked",
+                                               "message": "Period locked until 2026-10-31"},
+                                 summary="Tour: locked period")
+        QueueWorker(self.env, commit=False).run(max_seconds=10)
+        self.assertEqual((unmapped.state, locked.state), ("failed", "failed"))
+        self.start_tour("/odoo", "finance_sync_exception_queue", login="admin")
+        unmapped.invalidate_recordset()
+        locked.invalidate_recordset()
+        self.assertEqual(unmapped.state, "pending", "saving the mapping re-queued the job")
+        self.assertEqual(locked.state, "failed")
+        mapping = self.env["finance.mapping"].search([("backend_id", "=", backend.id), ("external_code", "=", "XEU")])
+        self.assertEqual(mapping.value_ref, self.env.ref("base.EUR"))
