@@ -10,6 +10,6 @@
     "depends": ["finance_sync_core"],
     "external_dependencies": {"python": ["werkzeug", "lxml"]},
     "data": [],
-    "demo": [],
+    "demo": ["demo/demo_data.xml"],
     "installable": True,
 }

@@ -1,4 +1,5 @@
 from . import (
+    test_demo_setup,
     test_sandbox_bank,
     test_sandbox_expense,
     test_sandbox_screening,
