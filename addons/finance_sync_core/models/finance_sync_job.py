@@ -70,9 +70,9 @@ class FinanceSyncJob(models.Model):
     external_code = fields.Char(readonly=True)
     user_id = fields.Many2one("res.users", string="Assigned to", tracking=True)
     resolution_note = fields.Text(readonly=True)
-    age_hours = fields.Float(compute="_compute_age", help="Hours since the job entered the exception queue")
+    age_hours = fields.Float(string="Age (hours)", compute="_compute_age", help="Hours since the job entered the exception queue")
     sla_state = fields.Selection(
-        [("ok", "Within SLA"), ("warning", "Due soon"), ("late", "Overdue")], compute="_compute_age"
+        [("ok", "Within SLA"), ("warning", "Due soon"), ("late", "Overdue")], string="SLA", compute="_compute_age"
     )
     can_fix_mapping = fields.Boolean(compute="_compute_payload_text")
 
