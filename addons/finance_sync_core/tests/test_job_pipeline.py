@@ -318,3 +318,27 @@ class TestHousekeeping(FinanceSyncCase):
         job = self.backend.enqueue("core.noop")
         client = self.backend.with_context(finance_sync_correlation_id=job.correlation_id)._http_client()
         self.assertEqual(client.default_correlation_id, job.correlation_id)
+
+
+@tagged("post_install", "-at_install")
+class TestMappingImportExport(FinanceSyncCase):
+    def test_standard_import_and_export_round_trip(self):
+        """Odoo's CSV import calls load(); a mapping sheet names the Odoo value by its name."""
+        result = self.env["finance.mapping"].load(
+            ["backend_id", "kind", "external_code", "external_name", "value_name"],
+            [[self.backend.name, "currency", "EURO", "Euro", "EUR"],
+             [self.backend.name, "currency", "DOLLAR", "US dollar", "USD"]],
+        )
+        self.assertFalse(result["messages"], result["messages"])
+        lines = self.env["finance.mapping"].browse(result["ids"])
+        self.assertEqual([line.value_ref for line in lines], [self.env.ref("base.EUR"), self.env.ref("base.USD")])
+        exported = lines.export_data(["kind", "external_code", "value_name"])["datas"]
+        self.assertEqual(sorted(exported), [["currency", "DOLLAR", "USD"], ["currency", "EURO", "EUR"]])
+
+    def test_import_of_an_unknown_value_reports_the_row(self):
+        result = self.env["finance.mapping"].load(
+            ["backend_id", "kind", "external_code", "value_name"],
+            [[self.backend.name, "currency", "ZZ", "No such currency"]],
+        )
+        self.assertFalse(result["ids"])
+        self.assertIn("No such currency", result["messages"][0]["message"])
