@@ -1,5 +1,6 @@
 """Shared test bases for finance_sync_core and the connectors."""
 import contextlib
+import os
 
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.tests import TransactionCase
@@ -39,3 +40,19 @@ def committed_env(dbname, uid=SUPERUSER_ID, context=None):
     """
     with sql_db.db_connect(dbname).cursor() as cr:
         yield api.Environment(cr, uid, context or {})
+
+
+def shared_data_dir(*parts):
+    """Folder of the shared reference data (official XSDs, sample statements, sanctions lists).
+
+    Looked up in $FINANCE_SYNC_SHARED_DATA, then ``shared/data`` next to the repository, then
+    /work/shared/data. Tests that need it fail (never skip) when it is missing.
+    """
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    candidates = [os.environ.get("FINANCE_SYNC_SHARED_DATA"), os.path.join(os.path.dirname(repo), "shared", "data"),
+                  "/work/shared/data"]
+    for base in filter(None, candidates):
+        if os.path.isdir(base):
+            return os.path.join(base, *parts)
+    raise AssertionError("The shared reference data is missing: set FINANCE_SYNC_SHARED_DATA to the shared/data "
+                         "folder (tried %s)." % ", ".join(filter(None, candidates)))

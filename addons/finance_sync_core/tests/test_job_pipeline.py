@@ -333,7 +333,7 @@ class TestMappingImportExport(FinanceSyncCase):
         lines = self.env["finance.mapping"].browse(result["ids"])
         self.assertEqual([line.value_ref for line in lines], [self.env.ref("base.EUR"), self.env.ref("base.USD")])
         exported = lines.export_data(["kind", "external_code", "value_name"])["datas"]
-        self.assertEqual(sorted(exported), [["currency", "DOLLAR", "USD"], ["currency", "EURO", "EUR"]])
+        self.assertEqual(sorted(exported), [["Currency", "DOLLAR", "USD"], ["Currency", "EURO", "EUR"]])
 
     def test_import_of_an_unknown_value_reports_the_row(self):
         result = self.env["finance.mapping"].load(

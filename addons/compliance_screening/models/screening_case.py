@@ -1,0 +1,216 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.finance_sync_core.exceptions import BusinessError
+
+from ..engine.matcher import explain_text
+
+OPEN_STATES = ("open", "to_approve")
+LIVE_STATES = ("open", "to_approve", "confirmed")
+
+
+class ScreeningCase(models.Model):
+    """A potential or strong match between a partner and a list entry, and its decision.
+
+    open -> cleared (false positive, with a reason; a strong match needs a second person:
+    open -> to_approve -> cleared) | confirmed (true match: the partner stays blocked) |
+    withdrawn (the partner's data changed and no longer matches). Every decision goes to
+    the audit log; the case also shows in the exception queue through a review job.
+    """
+
+    _name = "screening.case"
+    _description = "Screening Case"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _order = "id desc"
+
+    name = fields.Char(required=True, readonly=True, copy=False, default="/")
+    partner_id = fields.Many2one("res.partner", required=True, readonly=True, index=True, ondelete="cascade")
+    entry_id = fields.Many2one("screening.list.entry", required=True, readonly=True, index=True, ondelete="cascade",
+                               context={"active_test": False})
+    list_id = fields.Many2one(related="entry_id.list_id", store=True, string="List")
+    entry_uid = fields.Char(related="entry_id.uid", string="List id")
+    entry_name = fields.Char(related="entry_id.name", string="Listed name")
+    strength = fields.Selection([("potential", "Potential match"), ("strong", "Strong match")],
+                                required=True, readonly=True, tracking=True)
+    score = fields.Float(readonly=True, digits=(3, 2))
+    screened_name = fields.Char(readonly=True, help="The partner name that matched")
+    matched_name = fields.Char(readonly=True, help="The list name it matched")
+    explanation = fields.Json(readonly=True)
+    explanation_text = fields.Text(compute="_compute_explanation_text")
+    state = fields.Selection(
+        [("open", "Open"), ("to_approve", "Clearing to approve"), ("cleared", "Cleared (false positive)"),
+         ("confirmed", "Confirmed match"), ("withdrawn", "Withdrawn (no longer matches)")],
+        default="open", required=True, readonly=True, index=True, tracking=True)
+    blocking = fields.Boolean(compute="_compute_blocking", search="_search_blocking",
+                              help="This case stops payments to the partner")
+    clear_reason = fields.Text(readonly=True, tracking=True)
+    clear_requested_uid = fields.Many2one("res.users", string="Clearing proposed by", readonly=True)
+    clear_requested_at = fields.Datetime(readonly=True)
+    decided_uid = fields.Many2one("res.users", string="Decided by", readonly=True, tracking=True)
+    decided_at = fields.Datetime(readonly=True)
+    clear_expires_at = fields.Datetime(string="Clearing expires", readonly=True)
+    partner_fingerprint = fields.Char(readonly=True, help="Partner's screened data when the case was (last) matched")
+    entry_fingerprint = fields.Char(readonly=True, help="Entry data when the case was (last) matched")
+    job_id = fields.Many2one("finance.sync.job", string="Exception", readonly=True)
+    user_id = fields.Many2one("res.users", string="Assigned to", tracking=True)
+
+    def init(self):
+        self.env.cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS screening_case_live_pair_uniq
+                ON screening_case (partner_id, entry_id) WHERE state IN ('open', 'to_approve', 'confirmed')
+        """)
+
+    @api.depends("explanation")
+    def _compute_explanation_text(self):
+        for rec in self:
+            rec.explanation_text = explain_text(rec.explanation) if rec.explanation else False
+
+    @api.model
+    def _block_potential(self):
+        return self.env["ir.config_parameter"].sudo().get_param("compliance_screening.potential_policy", "block") != "allow"
+
+    @api.model
+    def _blocking_domain(self):
+        if self._block_potential():
+            return [("state", "in", LIVE_STATES)]
+        return ["|", ("state", "=", "confirmed"), "&", ("state", "in", OPEN_STATES), ("strength", "=", "strong")]
+
+    def _compute_blocking(self):
+        potential = self._block_potential()
+        for rec in self:
+            rec.blocking = rec.state == "confirmed" or (
+                rec.state in OPEN_STATES and (rec.strength == "strong" or potential))
+
+    def _search_blocking(self, operator, value):
+        ids = self.search(self._blocking_domain()).ids
+        positive = (operator == "=") == bool(value)
+        return [("id", "in" if positive else "not in", ids)]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                vals["name"] = self.env["ir.sequence"].sudo().next_by_code("screening.case") or "/"
+        cases = super().create(vals_list)
+        cases._enqueue_review()
+        return cases
+
+    def _describe(self):
+        self.ensure_one()
+        return _("%(case)s: %(partner)s may be %(list)s %(uid)s '%(entry)s' (%(strength)s, score %(score).2f)",
+                 case=self.name, partner=self.partner_id.display_name, list=self.list_id.code, uid=self.entry_id.uid,
+                 entry=self.entry_id.name, strength=dict(self._fields["strength"].selection).get(self.strength),
+                 score=self.score)
+
+    # ------------------------------------------------------------------ exception queue
+    def _enqueue_review(self):
+        backend = self.env["screening.list"]._screening_backend()
+        for case in self:
+            job = backend.enqueue("screening.case_review", payload={"case_id": case.id}, key="case:%s" % case.id,
+                                  summary=_("Screening case %(case)s - %(partner)s", case=case.name,
+                                            partner=case.partner_id.display_name))
+            case.sudo().job_id = job
+
+    @api.model
+    def _job_review(self, job):
+        """Handler of ``screening.case_review``: stays in the exception queue while the case is undecided."""
+        case = self.browse((job.payload or {}).get("case_id")).exists()
+        if case and case.state in OPEN_STATES:
+            raise BusinessError(case._describe(), code="screening_hit",
+                                params={"case": case.name, "list": case.list_id.code, "entry": case.entry_id.uid,
+                                        "score": case.score, "strength": case.strength})
+        return case or None
+
+    def _release_review(self):
+        jobs = self.sudo().mapped("job_id").filtered(lambda j: j.state == "failed")
+        jobs._requeue()
+
+    # ------------------------------------------------------------------ decisions
+    def _audit(self, action, description, **data):
+        for case in self:
+            self.env["finance.audit.log"]._append(
+                "screening.case.%s" % action, case, "%s: %s" % (case.name, description),
+                data=dict({"partner_id": case.partner_id.id, "entry": "%s:%s" % (case.list_id.code, case.entry_id.uid),
+                           "score": case.score, "strength": case.strength, "state": case.state}, **data))
+
+    def _write_decision(self, vals):
+        self.sudo().write(vals)
+
+    def action_clear(self, reason):
+        """Clear as a false positive. A potential match clears at once; a strong match needs a
+        second person (four eyes): the first proposes, another approves."""
+        self.check_access("write")
+        if not (reason or "").strip():
+            raise UserError(_("Give the reason why this is not the listed party."))
+        now = fields.Datetime.now()
+        for case in self:
+            if case.state != "open":
+                raise UserError(_("%s is not open.", case.name))
+            if case.strength == "strong":
+                case._write_decision({"state": "to_approve", "clear_reason": reason,
+                                      "clear_requested_uid": self.env.uid, "clear_requested_at": now})
+                case._audit("clear_proposed", "clearing proposed (needs a second person)", reason=reason)
+                case.message_post(body=_("Clearing proposed: %s. A second person must approve.", reason))
+            else:
+                case._finish_clear(reason, now)
+        return True
+
+    def action_approve_clear(self):
+        self.check_access("write")
+        now = fields.Datetime.now()
+        for case in self:
+            if case.state != "to_approve":
+                raise UserError(_("%s has no clearing to approve.", case.name))
+            if case.clear_requested_uid.id == self.env.uid:
+                raise UserError(_("Four eyes: %s was proposed for clearing by you; another person must approve it.",
+                                  case.name))
+            case._finish_clear(case.clear_reason, now)
+        return True
+
+    def _finish_clear(self, reason, now):
+        days = int(self.env["ir.config_parameter"].sudo().get_param("compliance_screening.clear_expiry_days", 0) or 0)
+        self._write_decision({"state": "cleared", "clear_reason": reason, "decided_uid": self.env.uid, "decided_at": now,
+                              "clear_expires_at": fields.Datetime.add(now, days=days) if days else False})
+        self._audit("clear", "cleared as false positive", reason=reason,
+                    proposed_by=self.clear_requested_uid.id or self.env.uid, approved_by=self.env.uid)
+        self.message_post(body=_("Cleared as a false positive: %s", reason))
+        self._release_review()
+
+    def action_reject_clear(self):
+        self.check_access("write")
+        for case in self.filtered(lambda c: c.state == "to_approve"):
+            case._write_decision({"state": "open", "clear_requested_uid": False, "clear_requested_at": False})
+            case._audit("clear_rejected", "proposed clearing rejected")
+        return True
+
+    def action_confirm(self):
+        """A true match: the partner stays blocked."""
+        self.check_access("write")
+        for case in self:
+            if case.state not in OPEN_STATES:
+                raise UserError(_("%s is already decided.", case.name))
+            case._write_decision({"state": "confirmed", "decided_uid": self.env.uid, "decided_at": fields.Datetime.now()})
+            case._audit("confirm", "confirmed match: partner blocked")
+            case.message_post(body=_("Confirmed as a true match: payments to this partner are blocked."))
+        self._release_review()
+        return True
+
+    def action_reopen(self):
+        if not self.env.user.has_group("finance_sync_core.group_finance_sync_manager"):
+            raise UserError(_("Only a finance sync administrator can reopen a decided case."))
+        for case in self:
+            if case.state not in ("cleared", "confirmed"):
+                raise UserError(_("%s is not decided.", case.name))
+            case._write_decision({"state": "open", "decided_uid": False, "decided_at": False,
+                                  "clear_requested_uid": False})
+            case._audit("reopen", "case reopened")
+        return True
+
+    def action_open_clear_wizard(self):
+        return {"type": "ir.actions.act_window", "res_model": "screening.case.clear", "view_mode": "form",
+                "target": "new", "name": _("Clear as false positive"),
+                "context": {"default_case_ids": self.ids}}
+
+    def action_assign_to_me(self):
+        self.write({"user_id": self.env.uid})
+        return True
