@@ -7,12 +7,14 @@ import unittest
 
 import requests
 
+from odoo.addons.finance_sync_core.tests.common import shared_data_dir
+
 from ..sandbox_server import config
 from ..sandbox_server.testing import SandboxServer
 
 TODAY = "2026-11-20"  # a Friday: the bank history then spans several weekends
-XSD_DIR = os.environ.get("FINANCE_SYNC_XSD_DIR") or os.path.normpath(os.path.join(
-    os.path.dirname(__file__), "..", "..", "..", "..", "shared", "data", "iso20022", "xsd"))
+# the official XSDs (shared/data); a missing folder fails the import, it never skips silently
+XSD_DIR = os.environ.get("FINANCE_SYNC_XSD_DIR") or shared_data_dir("iso20022", "xsd")
 HAS_XSD = os.path.isfile(os.path.join(XSD_DIR, "camt.053.001.08.xsd"))
 
 CREDENTIALS = {
