@@ -1,6 +1,8 @@
 """Browser tours (headless Chromium): what people do on the exception queue screens."""
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
+
 from ..worker import QueueWorker
 
 
@@ -23,3 +25,17 @@ class TestExceptionQueueTour(HttpCase):
         self.assertEqual(locked.state, "failed")
         mapping = self.env["finance.mapping"].search([("backend_id", "=", backend.id), ("external_code", "=", "XEU")])
         self.assertEqual(mapping.value_ref, self.env.ref("base.EUR"))
+
+
+@tagged("post_install", "-at_install")
+class TestBackendSetupTour(HttpCase):
+    def test_administrator_stores_a_secret_and_tests_the_connection(self):
+        with SandboxServer(seed=5) as sandbox:
+            backend = self.env["finance.backend"].create({
+                "name": "Tour expense platform", "base_url": sandbox.base_url + "/expense",
+                "auth_method": "oauth2", "client_id": "sandbox-expense",
+            })
+            self.start_tour("/odoo", "finance_sync_backend_setup", login="admin")
+            self.assertEqual(backend._secret("client_secret"), "expense-secret")
+            token_calls = [r for r in sandbox.state.request_log if "oauth/token" in str(r)]
+            self.assertTrue(token_calls, "Test connection really asked the platform for a token")
