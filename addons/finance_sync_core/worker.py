@@ -12,6 +12,7 @@ Failures are written on a separate cursor so a rollback of the batch cannot eras
 import contextlib
 import json
 import logging
+import select
 import time
 import traceback
 
@@ -31,6 +32,7 @@ DB_CONFLICTS = {
     errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED, errorcodes.LOCK_NOT_AVAILABLE,
 }
 COMMIT_EVERY = 1.0  # seconds: bounds the work a crash can roll back
+NOTIFY_CHANNEL = "finance_sync_jobs"  # enqueue notifies it on commit; lingering workers listen
 
 CLAIM_SQL = f"""
     WITH picked AS (
@@ -81,8 +83,13 @@ class QueueWorker:
             yield api.Environment(cr2, SUPERUSER_ID, {})
 
     # --------------------------------------------------------------- loop
-    def run(self, max_seconds=50.0):
-        """Drain ready jobs until none is left or ``max_seconds`` passed; return how many ran."""
+    def run(self, max_seconds=50.0, linger=0.0):
+        """Drain ready jobs until none is left or ``max_seconds`` passed; return how many ran.
+
+        ``linger``: once the queue is empty, keep listening for new jobs (NOTIFY from enqueue)
+        up to that many seconds before returning, so a steady trickle of jobs starts within
+        milliseconds instead of waiting for the cron to be woken again.
+        """
         deadline = time.monotonic() + max_seconds
         total = 0
         self._commit()  # start from a fresh transaction (the caller only read settings)
@@ -94,6 +101,8 @@ class QueueWorker:
             rows = self.claim(self.batch_size)
             self._commit()  # claims visible to every worker; recovered through lease/pid if we die
             if not rows:
+                if self._wait_for_jobs(min(linger, deadline - time.monotonic())):
+                    continue
                 break
             started = time.monotonic()
             try:
@@ -106,6 +115,28 @@ class QueueWorker:
             total += len(rows)
             self._adapt_batch(time.monotonic() - started)
         return total
+
+    def _wait_for_jobs(self, seconds):
+        """Block until an enqueue commits (NOTIFY finance_sync_jobs) or ``seconds`` pass."""
+        if not self.commit or seconds <= 0:
+            return False
+        conn = self.cr._cnx
+        self.cr.execute("LISTEN %s" % NOTIFY_CHANNEL)
+        self._commit()
+        try:
+            until = time.monotonic() + seconds
+            while True:
+                conn.poll()
+                if conn.notifies:
+                    conn.notifies.clear()
+                    return True
+                left = until - time.monotonic()
+                if left <= 0:
+                    return False
+                select.select([conn], [], [], left)
+        finally:
+            self.cr.execute("UNLISTEN %s" % NOTIFY_CHANNEL)
+            self._commit()
 
     def _read_committed(self):
         """Claim/recover transactions read committed: SKIP LOCKED must see other workers' commits

@@ -10,7 +10,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..engine import states as S
 from ..exceptions import BusinessError, TransientError
-from ..worker import QueueWorker
+from ..worker import NOTIFY_CHANNEL, QueueWorker
 
 _logger = logging.getLogger(__name__)
 
@@ -280,6 +280,8 @@ class FinanceSyncJob(models.Model):
         keyless = iter(job_id for job_id, key in inserted if key is None)
         ids = [by_key[item["key"]] if item.get("key") is not None else next(keyless) for item in items]
         if new_ids:
+            # delivered when this transaction commits: wakes workers lingering on the queue
+            cr.execute("NOTIFY %s" % NOTIFY_CHANNEL)
             etas = [item["eta"] for item in items if item.get("eta")]
             later = len(etas) == len(items) and min(etas) > now
             backend._trigger_workers(at=min(etas) if later else None)
@@ -292,10 +294,11 @@ class FinanceSyncJob(models.Model):
         params = self.env["ir.config_parameter"].sudo()
         max_seconds = max_seconds or float(params.get_param("finance_sync.worker_max_seconds", 50))
         batch = int(params.get_param("finance_sync.worker_batch_size", 200))
+        linger = float(params.get_param("finance_sync.worker_linger_seconds", 3))
         # commit per batch so other workers see claims and results; never under tests
         commit = not _running_tests(self.env)
         worker = QueueWorker(self.env, batch_size=batch, commit=commit)
-        done = worker.run(max_seconds=max_seconds)
+        done = worker.run(max_seconds=max_seconds, linger=linger)
         remaining = worker.count_ready()
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         if remaining:

@@ -15,6 +15,8 @@ class ResConfigSettings(models.TransientModel):
         string="Jobs claimed per batch", default=200, config_parameter="finance_sync.worker_batch_size")
     finance_sync_worker_max_seconds = fields.Integer(
         string="Seconds per worker run", default=50, config_parameter="finance_sync.worker_max_seconds")
+    finance_sync_worker_linger_seconds = fields.Float(
+        string="Seconds a worker waits for new jobs", default=3.0, config_parameter="finance_sync.worker_linger_seconds")
     finance_sync_key_status = fields.Char(compute="_compute_finance_sync_key_status", string="Encryption key")
 
     def _compute_finance_sync_key_status(self):

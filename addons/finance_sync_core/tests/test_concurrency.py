@@ -136,6 +136,30 @@ class TestConcurrentWorkers(TransactionCase):
         finally:
             alive.close()
 
+    def test_a_lingering_worker_starts_a_new_job_within_milliseconds(self):
+        results, errors = [], []
+
+        def linger():
+            try:
+                with committed_env(self.dbname) as env:
+                    results.append(QueueWorker(env, commit=True).run(max_seconds=20, linger=3))
+            except Exception as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=linger)
+        thread.start()
+        time.sleep(0.5)  # the queue is empty: the worker is listening
+        [job_id] = self.enqueue(1)
+        thread.join(30)
+        self.assertFalse(errors)
+        self.assertEqual(results, [1])
+        with committed_env(self.dbname) as env:
+            env.cr.execute("SELECT state, extract(epoch FROM date_started - create_date) FROM finance_sync_job WHERE id = %s",
+                           (job_id,))
+            state, waited = env.cr.fetchone()
+        self.assertEqual(state, "done")
+        self.assertLess(waited, 0.5, "woken by the enqueue's NOTIFY, not by a poll or a cron")
+
     def wait_gone(self, pid, timeout=10):
         """PostgreSQL ends a closed connection's backend asynchronously: wait until it is gone."""
         deadline = time.monotonic() + timeout
