@@ -30,6 +30,7 @@ _logger = logging.getLogger(__name__)
 UTC_NOW = "(clock_timestamp() AT TIME ZONE 'UTC')"
 DB_CONFLICTS = {
     errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED, errorcodes.LOCK_NOT_AVAILABLE,
+    errorcodes.UNIQUE_VIOLATION,
 }
 COMMIT_EVERY = 1.0  # seconds: bounds the work a crash can roll back
 NOTIFY_CHANNEL = "finance_sync_jobs"  # enqueue notifies it on commit; lingering workers listen
@@ -258,11 +259,17 @@ class QueueWorker:
                 self._record_failure(job_id, backend_id, attempts, policy, exc)
             except BusinessError as exc:
                 self._record_failure(job_id, backend_id, attempts, policy, exc)
-            except psycopg2.OperationalError as exc:
-                if exc.pgcode not in DB_CONFLICTS:
-                    raise
-                err = TransientError("Database conflict: %s" % exc.pgerror, code="db_conflict")
-                self._record_failure(job_id, backend_id, attempts, policy, err)
+            except (psycopg2.OperationalError, psycopg2.IntegrityError) as exc:
+                # lost races: serialization, deadlock, lock timeout, and a unique index taken by a
+                # concurrent job (the retry then finds the other job's record)
+                if exc.pgcode in DB_CONFLICTS:
+                    err = TransientError("Database conflict: %s" % exc.pgerror, code="db_conflict")
+                    self._record_failure(job_id, backend_id, attempts, policy, err)
+                elif isinstance(exc, psycopg2.IntegrityError):  # e.g. a NOT NULL broken by a handler: a bug
+                    err = BusinessError("%s: %s" % (type(exc).__name__, exc), code="unexpected_error")
+                    self._record_failure(job_id, backend_id, attempts, policy, err, tb=traceback.format_exc())
+                else:
+                    raise  # the connection itself failed: the batch is given back
             except Exception as exc:  # a bug in a handler: to the exception queue with its traceback
                 err = BusinessError("%s: %s" % (type(exc).__name__, exc), code="unexpected_error")
                 self._record_failure(job_id, backend_id, attempts, policy, err, tb=traceback.format_exc())

@@ -176,9 +176,15 @@ class FinanceBackend(models.Model):
             if rec.breaker_threshold < 1 or rec.breaker_cooldown < 1:
                 raise ValidationError(_("The circuit breaker needs a threshold and a cool-down of at least 1."))
 
+    @api.model
+    def _audit_exempt_fields(self):
+        """Fields the pipeline itself moves on every sync (high-water marks): not audited.
+        Connectors extend the set."""
+        return set()
+
     def write(self, vals):
         res = super().write(vals)
-        audited = sorted(k for k in vals if k not in SECRET_FIELDS)
+        audited = sorted(k for k in vals if k not in SECRET_FIELDS and k not in self._audit_exempt_fields())
         values = {k: vals[k] for k in audited
                   if k not in UNLOGGED_VALUES and isinstance(vals[k], (str, int, float, bool))}
         if audited:

@@ -1,0 +1,67 @@
+from odoo import api, fields, models
+
+
+class HrExpenseSheet(models.Model):
+    """Expense reports posted from an expense platform carry the platform's report id and version.
+
+    ``(backend, report, payment mode)`` is unique: a report posts once (one sheet for what the
+    employee paid, one for the company card lines, as Odoo 18 keeps one payment mode per sheet).
+    """
+
+    _inherit = "hr.expense.sheet"
+
+    finance_backend_id = fields.Many2one("finance.backend", string="Expense platform", readonly=True, index=True,
+                                         copy=False, ondelete="restrict")
+    expense_report_ref = fields.Char(string="Platform report", readonly=True, index=True, copy=False)
+    expense_report_version = fields.Integer(string="Platform version", readonly=True, copy=False,
+                                            help="Latest version of the report seen on the platform")
+    expense_posted_version = fields.Integer(string="Posted version", readonly=True, copy=False)
+    expense_report_status = fields.Char(string="Platform status", readonly=True, copy=False)
+    expense_payment_mode = fields.Char(readonly=True, copy=False)
+    expense_fingerprint = fields.Char(readonly=True, copy=False)
+    expense_content = fields.Json(readonly=True, copy=False)
+    expense_writeback_state = fields.Selection(
+        [("pending", "Pending"), ("posted", "Posted sent"), ("paid", "Paid sent"), ("stale", "Stale version")],
+        string="Platform write-back", readonly=True, copy=False)
+    expense_paid_queued = fields.Boolean(readonly=True, copy=False)
+
+    _sql_constraints = [
+        ("expense_report_unique", "UNIQUE(finance_backend_id, expense_report_ref, expense_payment_mode)",
+         "This platform report is already posted."),
+    ]
+
+    def _get_expense_account_destination(self):
+        """Company card lines credit the backend's card clearing account (their spend debited it)."""
+        clearing = self.finance_backend_id.expense_card_clearing_account_id
+        if self.payment_mode == "company_account" and clearing:
+            return clearing.id
+        return super()._get_expense_account_destination()
+
+    @api.model
+    def _expense_enqueue_paid(self, backend):
+        """Queue the ``paid`` write-back of reimbursement bills paid in Odoo (once per report)."""
+        sheets = self.sudo().search([
+            ("finance_backend_id", "=", backend.id), ("expense_payment_mode", "=", "own_account"),
+            ("state", "=", "done"), ("expense_paid_queued", "=", False),
+        ])
+        items = []
+        for sheet in sheets:
+            items.append({
+                "key": "writeback:%s:paid" % sheet.expense_report_ref,
+                "summary": "Write back paid: expense report %s" % sheet.expense_report_ref,
+                "payload": {"report_id": sheet.expense_report_ref, "status": "paid",
+                            "version": sheet.expense_report_version,
+                            "reference": sheet.account_move_ids[:1].name},
+            })
+        if items:
+            backend.enqueue_many("expense.writeback", items)
+            sheets.write({"expense_paid_queued": True})
+        return len(items)
+
+    def action_view_platform_jobs(self):
+        self.ensure_one()
+        action = self.finance_backend_id.action_view_jobs()
+        action["domain"] = [("backend_id", "=", self.finance_backend_id.id),
+                            ("idempotency_key", "like", "%%:%s:%%" % self.expense_report_ref)]
+        return action
+
