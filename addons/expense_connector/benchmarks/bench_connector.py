@@ -1,28 +1,25 @@
 """Throughput of the connector against the bare ORM, side by side in one run.
 
-Skipped unless EXPENSE_BENCH_REPORTS is set (e.g. 2000):
-``EXPENSE_BENCH_REPORTS=200 FINANCE_SYNC_ADDONS=finance_sync_core,finance_sync_sandbox,expense_connector
-scripts/test addons/expense_connector/tests/test_benchmark.py -s``
+Not part of the test run (pytest only collects it when named): ``scripts/bench_expense``
+(EXPENSE_BENCH_REPORTS reports, default 2000).
 """
 import logging
 import os
 import time
-import unittest
 
 from odoo import Command
 from odoo.tests import tagged
 
 from .. import canonical as C
-from .common import ExpenseConnectorCase
+from ..tests.common import ExpenseConnectorCase
 
 _logger = logging.getLogger(__name__)
-REPORTS = int(os.environ.get("EXPENSE_BENCH_REPORTS") or 0)
+REPORTS = int(os.environ.get("EXPENSE_BENCH_REPORTS") or 2000)
 LINES = [{"amount": "42.40", "category_code": "TRAVEL_TRAIN", "tax_code": "VAT6", "cost_center": "CC-OPS"},
          {"amount": "30.25", "category_code": "MEALS", "tax_code": "VAT21"},
          {"amount": "12.00", "category_code": "PARKING", "tax_code": "VAT21", "project_code": "PRJ-101"}]
 
 
-@unittest.skipUnless(REPORTS, "set EXPENSE_BENCH_REPORTS to run the benchmark")
 @tagged("post_install", "-at_install")
 class TestBenchmark(ExpenseConnectorCase):
 
