@@ -4,6 +4,7 @@
     scripts/bench                         # throwaway database, every figure below
     python3 scripts/bench_queue.py throughput -c odoo.conf -d DB --jobs 20000 --workers 1
     python3 scripts/bench_queue.py latency -c odoo.conf -d DB --rate 50 --seconds 20
+    python3 scripts/bench_queue.py chaos -c odoo.conf -d DB --jobs 5000
 
 throughput: N trivial jobs (core.noop) through the real pipeline — committed enqueue, claim
     (FOR UPDATE SKIP LOCKED), run in a savepoint, done — by K separate worker processes
@@ -13,6 +14,9 @@ latency: a real Odoo server (cron threads, no HTTP load) and a steady stream of 
     per transaction as connectors do; enqueue -> start time of each job (create_date to
     date_started, both from PostgreSQL's clock), p50/p95/max. Enqueue wakes the worker crons
     through ir.cron triggers (NOTIFY).
+chaos: two Odoo servers with cron threads on one database, 5,000 jobs of mixed kinds, one
+    server SIGKILLed halfway; checks every job ran exactly once and no document was produced
+    twice (exit status 1 otherwise).
 """
 import argparse
 import os
@@ -150,10 +154,81 @@ def latency(args):
           % (len(values), achieved, args.rate, args.cron_threads, q[49], q[94], values[-1]))
 
 
+def start_server(args, cron_threads):
+    return subprocess.Popen([sys.executable, "-m", "odoo", "-c", args.config, "-d", args.database,
+                             "--max-cron-threads=%d" % cron_threads, "--workers=0",
+                             "--http-port=%d" % free_port(), "--log-level=warn"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def chaos(args):
+    """Two Odoo servers (cron threads) share one queue; one is SIGKILLed halfway."""
+    registry = open_registry(args.config, args.database)
+    servers = [start_server(args, 2), start_server(args, 2)]
+    try:
+        time.sleep(args.warmup)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            backend = bench_backend(env, "bench-chaos")
+            kinds = [("core.noop", {}), ("core.echo", {"produce": True}), ("core.echo", {"raise": "business", "code": "drill"})]
+            items = {code: [] for code, _p in kinds}
+            for i in range(args.jobs):
+                code, payload = kinds[i % len(kinds)]
+                items[code].append({"payload": payload, "key": "chaos-%d" % i, "summary": "chaos %d" % i})
+            cr.commit()
+            for code, batch in items.items():
+                backend.enqueue_many(code, batch)
+            cr.commit()
+            started = time.perf_counter()
+            while pending_count(cr, backend.id) > args.jobs // 2:
+                cr.commit()
+                time.sleep(0.02)
+            servers[0].send_signal(signal.SIGKILL)
+            servers[0].wait()
+            killed_at = time.perf_counter() - started
+            cr.execute("SELECT count(*) FROM finance_sync_job WHERE backend_id = %s AND state = 'running'", (backend.id,))
+            orphans = cr.fetchone()[0]
+            cr.commit()
+            deadline = time.perf_counter() + args.timeout
+            while pending_count(cr, backend.id) and time.perf_counter() < deadline:
+                cr.commit()
+                time.sleep(0.1)
+            finished = time.perf_counter() - started
+            cr.execute("SELECT state, count(*) FROM finance_sync_job WHERE backend_id = %s GROUP BY state", (backend.id,))
+            states = dict(cr.fetchall())
+            cr.execute("""SELECT count(*), count(DISTINCT ref), max(n) FROM (
+                              SELECT p.ref, count(*) OVER (PARTITION BY p.ref) AS n FROM res_partner p
+                               WHERE p.ref IN (SELECT 'echo:' || id FROM finance_sync_job WHERE backend_id = %s)) t""",
+                       (backend.id,))
+            documents, distinct, most = cr.fetchone()
+            cr.execute("""SELECT count(*) FROM finance_sync_job j WHERE j.backend_id = %s AND j.job_type_id = (
+                              SELECT id FROM finance_sync_job_type WHERE code = 'core.echo') AND j.payload->>'produce' = 'true'
+                              AND j.state = 'done' AND j.res_ref = 'res.partner,' || (
+                              SELECT max(p.id) FROM res_partner p WHERE p.ref = 'echo:' || j.id)""", (backend.id,))
+            linked = cr.fetchone()[0]
+    finally:
+        for server in servers:
+            if server.poll() is None:
+                server.send_signal(signal.SIGTERM)
+                server.wait(60)
+    expected_docs = sum(1 for i in range(args.jobs) if i % len(kinds) == 1)
+    expected_failed = sum(1 for i in range(args.jobs) if i % len(kinds) == 2)
+    print("chaos: %d jobs (noop / produce a document / business failure), 2 servers x 2 cron threads; "
+          "server 1 SIGKILLed at %.1f s with %d job(s) running; all settled at %.1f s; states %s; "
+          "documents %d for %d producing jobs (distinct %d, most per job %s, linked to their job %d)"
+          % (args.jobs, killed_at, orphans, finished, states, documents, expected_docs, distinct, most, linked))
+    ok = (states.get("done", 0) == args.jobs - expected_failed and states.get("failed", 0) == expected_failed
+          and not states.get("pending")
+          and not states.get("running") and documents == distinct == expected_docs == linked and most == 1)
+    print("chaos: %s" % ("every job ran exactly once, nothing produced twice" if ok else "FAILED"))
+    if not ok:
+        sys.exit(1)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="mode", required=True)
-    for name in ("throughput", "latency", "worker"):
+    for name in ("throughput", "latency", "worker", "chaos"):
         p = sub.add_parser(name)
         p.add_argument("-c", "--config", required=True)
         p.add_argument("-d", "--database", required=True)
@@ -165,8 +240,11 @@ def main():
     sub.choices["latency"].add_argument("--cron-threads", type=int, default=2)
     sub.choices["latency"].add_argument("--warmup", type=float, default=8)
     sub.choices["worker"].add_argument("--stop-file", required=True)
+    sub.choices["chaos"].add_argument("--jobs", type=int, default=5000)
+    sub.choices["chaos"].add_argument("--warmup", type=float, default=8)
+    sub.choices["chaos"].add_argument("--timeout", type=float, default=300)
     args = parser.parse_args()
-    {"throughput": throughput, "latency": latency, "worker": worker_main}[args.mode](args)
+    {"throughput": throughput, "latency": latency, "worker": worker_main, "chaos": chaos}[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,10 @@ class QueueWorker:
             rows = self.claim(self.batch_size)
             self._commit()  # claims visible to every worker; recovered through lease/pid if we die
             if not rows:
+                # queue drained: jobs of a worker that died meanwhile are ours to finish
+                if self.recover_lost():
+                    self._commit()
+                    continue
                 if self._wait_for_jobs(min(linger, deadline - time.monotonic())):
                     continue
                 break

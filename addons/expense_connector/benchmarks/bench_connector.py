@@ -30,7 +30,7 @@ class TestBenchmark(ExpenseConnectorCase):
 
         started = time.perf_counter()
         self.pull()
-        self.run_worker(batch_size=200)
+        self.run_worker(batch_size=200, max_seconds=3600)
         connector = time.perf_counter() - started
         posted = self.Sheet.search([("finance_backend_id", "=", self.backend.id)])
         self.assertEqual(len(posted), REPORTS)

@@ -339,6 +339,9 @@ class FinanceSyncJob(models.Model):
             job.backend_id._map(p["kind"], p["code"])
         if p.get("raise") == "bug":
             raise ZeroDivisionError("division by zero in a handler")
+        if p.get("produce"):
+            # a document with the job's own unique reference: drills of "never posted twice"
+            return self.env["res.partner"].create({"name": "Echo %s" % job.id, "ref": "echo:%s" % job.id})
         if p.get("http"):
             # one real call through the backend's HTTP client: classification drills and "ping" jobs
             call = p["http"]

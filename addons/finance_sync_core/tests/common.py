@@ -19,10 +19,10 @@ class FinanceSyncCase(TransactionCase):
         cls.backend.action_activate()
         cls.Job = cls.env["finance.sync.job"]
 
-    def run_worker(self, env=None, batch_size=50):
+    def run_worker(self, env=None, batch_size=50, max_seconds=30):
         """Run the real worker loop in the test transaction (no commits) until the queue is drained."""
         worker = QueueWorker(env or self.env, batch_size=batch_size, commit=False)
-        return worker.run(max_seconds=30)
+        return worker.run(max_seconds=max_seconds)
 
     def make_ready(self, jobs):
         """Move retries scheduled in the future to now (time travel for the eta only)."""
