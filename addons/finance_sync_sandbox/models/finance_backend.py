@@ -1,12 +1,10 @@
 import logging
-import os
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_URL = "http://127.0.0.1:8090"
 # name, prefix, auth, client id, secret field, secret, ping (method, path, expect)
 PLATFORMS = [
     ("Sandbox expense platform", "expense", "oauth2", "sandbox-expense", "client_secret", "expense-secret",
@@ -30,7 +28,7 @@ class FinanceBackend(models.Model):
         The sandbox URL comes from FINANCE_SYNC_SANDBOX_URL (docker compose and scripts/run
         set it). Connectors add their own demo syncs on these platforms.
         """
-        base_url = (base_url or os.environ.get("FINANCE_SYNC_SANDBOX_URL") or DEFAULT_URL).rstrip("/")
+        base_url = (base_url or self._sandbox_url()).rstrip("/")
         today = fields.Date.context_today(self).isoformat()
         backends = self.browse()
         for name, prefix, auth, client_id, secret_field, secret, ping in PLATFORMS:

@@ -1,0 +1,206 @@
+"""Job handlers and pull crons of the treasury connector (the adapter to the treasury contract)."""
+import datetime
+import decimal
+import hashlib
+import json
+
+from odoo import api, fields, models
+
+from odoo.addons.finance_sync_core.exceptions import BusinessError
+
+from ..engine import pain002
+from . import protection
+
+BATCHES_PATH = "/api/v1/payment-batches"
+XML_HEADERS = {"Content-Type": "application/xml"}
+
+
+class TreasuryConnector(models.AbstractModel):
+    _name = "treasury.connector"
+    _description = "Treasury connector (job handlers)"
+
+    # ------------------------------------------------------------------ queueing
+    @api.model
+    def _stamp(self):
+        return fields.Datetime.now().strftime("%Y%m%d%H%M")
+
+    @api.model
+    def _enqueue_status_poll(self, batch, dedup=True):
+        """One poll per batch and minute from the cron (``dedup``); a person's "Fetch status" always polls."""
+        return batch.backend_id.enqueue(
+            "treasury.status", payload={"batch_id": batch.id},
+            key="status:%s:%s" % (batch.id, self._stamp()) if dedup else None,
+            summary="Status report of %s (%s)" % (batch.name, batch.treasury_ref))
+
+    @api.model
+    def _enqueue_rejection(self, payment):
+        batch = payment.treasury_batch_id
+        return batch.backend_id.enqueue(
+            "treasury.rejected", payload={"payment_id": payment.id},
+            key="rejected:%s" % payment.treasury_end_to_end_id,
+            summary="Payment %s to %s rejected by the bank: %s %s" % (
+                payment.name, payment.partner_id.display_name, payment.treasury_reason_code or "",
+                payment.treasury_reason_text or ""))
+
+    @api.model
+    def _enqueue_positions(self, backend):
+        return backend.enqueue("treasury.positions", payload={}, key="positions:%s" % self._stamp(),
+                               summary="Cash positions and forecast of %s" % backend.name)
+
+    @api.model
+    def _enqueue_forecast_put(self, backend):
+        return backend.enqueue("treasury.forecast_put", payload={}, key="forecast_put:%s" % self._stamp(),
+                               summary="Forecast feed of %s" % backend.company_id.name)
+
+    # ------------------------------------------------------------------ crons
+    @api.model
+    def _cron_poll_status(self):
+        batches = self.env["treasury.payment.batch"].sudo().search([
+            ("state", "in", ("sent", "accepted", "partially_accepted")), ("treasury_ref", "!=", False),
+            ("backend_id.state", "=", "active")])
+        for batch in batches:
+            self._enqueue_status_poll(batch)
+
+    @api.model
+    def _cron_pull_positions(self):
+        for backend in self.env["finance.backend"]._treasury_backends():
+            self._enqueue_positions(backend)
+
+    @api.model
+    def _cron_push_forecast(self):
+        for backend in self.env["finance.backend"]._treasury_backends():
+            self._enqueue_forecast_put(backend)
+
+    # ------------------------------------------------------------------ job handlers
+    def _batch_of(self, job):
+        batch = self.env["treasury.payment.batch"].browse((job.payload or {}).get("batch_id")).exists()
+        if not batch:
+            raise BusinessError("The payment batch of this job no longer exists", code="batch_missing")
+        return batch
+
+    @api.model
+    def _job_transmit(self, job):
+        """POST the batch's pain.001 with Idempotency-Key = MsgId (a resend replays, never duplicates)."""
+        batch = self._batch_of(job)
+        if batch.state == "cancelled":
+            return None  # cancelled while the job waited for a retry: send nothing
+        content = batch._treasury_document()
+        if not content or not batch.msg_id:
+            raise BusinessError("%s has no payment file to send" % batch.name, code="batch_without_file")
+        response = batch.backend_id._http_client().post(
+            BATCHES_PATH, body=content, headers=XML_HEADERS, idempotency_key=batch.msg_id,
+            correlation_id=job.correlation_id)
+        data = response.json() or {}
+        ref = data.get("batch_id")
+        if not ref:
+            raise BusinessError("The treasury platform accepted %s without a batch id" % batch.name,
+                                code="no_batch_id")
+        if batch.treasury_ref and batch.treasury_ref != ref:
+            raise BusinessError("The platform answered batch %s for MsgId %s, which was %s before" % (
+                ref, batch.msg_id, batch.treasury_ref), code="batch_id_changed")
+        values = {"treasury_ref": ref}
+        if not batch.sent_at:
+            values["sent_at"] = fields.Datetime.now()
+        protection.internal(batch).write(values)
+        return batch
+
+    @api.model
+    def _job_poll_status(self, job):
+        batch = self._batch_of(job)
+        if not batch.treasury_ref:
+            raise BusinessError("%s has not been accepted by the platform yet" % batch.name, code="batch_not_sent")
+        response = batch.backend_id._http_client().get(
+            "%s/%s/status-report" % (BATCHES_PATH, batch.treasury_ref), expect="bytes",
+            correlation_id=job.correlation_id)
+        batch._apply_status_report(response.content)
+        return batch
+
+    @api.model
+    def _job_webhook(self, job):
+        """``payment_status.updated``: an inline pain.002 (``data.xml``) or a batch id to fetch."""
+        data = (job.payload or {}).get("data") or {}
+        Batch = self.env["treasury.payment.batch"]
+        backend = job.backend_id
+        ref = data.get("batch_id")
+        batch = Batch.search([("backend_id", "=", backend.id), ("treasury_ref", "=", ref)], limit=1) if ref else Batch
+        if data.get("xml"):
+            content = data["xml"].encode("utf-8") if isinstance(data["xml"], str) else b""
+            if not batch:
+                try:
+                    msg_id = pain002.parse(content)["orgnl_msg_id"]
+                except pain002.Pain002Error as exc:
+                    raise BusinessError("Webhook status report rejected: %s" % exc, code="pain002_invalid") from None
+                batch = Batch.search([("backend_id", "=", backend.id), ("msg_id", "=", msg_id)], limit=1) if msg_id else Batch
+            if not batch:
+                raise BusinessError("The status report is for a batch this backend never sent (%s)" % (ref or "?"),
+                                    code="unknown_batch", params={"batch_id": ref})
+            batch._apply_status_report(content)
+            return batch
+        if not batch:
+            raise BusinessError("Status update for unknown batch %s" % ref, code="unknown_batch",
+                                params={"batch_id": ref})
+        # report_url is not followed: the report is fetched from the backend's own base URL
+        response = backend._http_client().get("%s/%s/status-report" % (BATCHES_PATH, batch.treasury_ref),
+                                              expect="bytes", correlation_id=job.correlation_id)
+        batch._apply_status_report(response.content)
+        return batch
+
+    @api.model
+    def _job_rejected(self, job):
+        """A rejected payment is an exception someone must handle (new bank details, pay again)."""
+        payment = self.env["account.payment"].browse((job.payload or {}).get("payment_id")).exists()
+        if not payment or payment.treasury_status != "RJCT":
+            return None
+        bills = payment._treasury_bills()
+        raise BusinessError(
+            "The bank rejected payment %s to %s (%s %s): %s %s. Bills back to pay: %s" % (
+                payment.name, payment.partner_id.display_name, payment.amount, payment.currency_id.name,
+                payment.treasury_reason_code or "", payment.treasury_reason_text or "",
+                ", ".join(bills.mapped("name")) or "-"),
+            code="payment_rejected",
+            params={"reason_code": payment.treasury_reason_code, "payment": payment.name,
+                    "batch": payment.treasury_batch_id.name})
+
+    @api.model
+    def _job_pull_positions(self, job):
+        backend = job.backend_id
+        client = backend._http_client()
+        balances = list(client.paginate("/api/v1/accounts/balances", correlation_id=job.correlation_id))
+        self.env["treasury.cash.position"]._upsert(backend, balances)
+        today = fields.Date.context_today(self)
+        window = {"from": today.isoformat(),
+                  "to": (today + datetime.timedelta(days=backend.treasury_forecast_days)).isoformat()}
+        items = list(client.paginate("/api/v1/cash-forecast", params=window, correlation_id=job.correlation_id))
+        self.env["treasury.forecast.line"]._sync_window(backend, window["from"], window["to"], items)
+        return None
+
+    @api.model
+    def _forecast_items(self, company):
+        """Open receivables and payables of ``company`` as forecast-feed items."""
+        moves = self.env["account.move"].sudo().search([
+            ("company_id", "=", company.id), ("state", "=", "posted"),
+            ("move_type", "in", ("out_invoice", "in_invoice", "out_refund", "in_refund")),
+            ("payment_state", "in", ("not_paid", "partial"))], order="id")
+        items = []
+        for move in moves:
+            sign = 1 if move.move_type in ("out_invoice", "in_refund") else -1
+            amount = move.currency_id.round(move.amount_residual) * sign
+            items.append({"ref": move.name, "date": (move.invoice_date_due or move.date).isoformat(),
+                          "amount": str(decimal.Decimal(str(amount)).quantize(decimal.Decimal("0.01"))),
+                          "currency": move.currency_id.name,
+                          "kind": "receivable" if move.is_sale_document(True) else "payable",
+                          "partner": move.partner_id.display_name or ""})
+        return items
+
+    @api.model
+    def _job_forecast_put(self, job):
+        backend = job.backend_id
+        company = backend.company_id
+        body = {"source": "odoo", "company_ref": backend.treasury_company_ref or str(company.id),
+                "items": self._forecast_items(company)}
+        source_ref = backend._treasury_source_ref()
+        digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:24]
+        backend._http_client().put("/api/v1/forecast-inputs/%s" % source_ref, json=body,
+                                   idempotency_key="forecast:%s:%s" % (source_ref, digest),
+                                   correlation_id=job.correlation_id)
+        return None

@@ -1,0 +1,56 @@
+from stdnum import bic as stdnum_bic, iban as stdnum_iban
+
+from odoo import _, api, fields, models
+
+
+class TreasuryReadiness(models.TransientModel):
+    """Vendors with open bills or unsent payments whose data would block a payment batch."""
+
+    _name = "treasury.readiness"
+    _description = "Payment readiness of vendors"
+    _order = "partner_id"
+
+    partner_id = fields.Many2one("res.partner", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
+    issue = fields.Text(readonly=True)
+
+    @api.model
+    def _vendor_issues(self, partners):
+        """{partner id: [issues]} for the given vendors."""
+        blocked = partners._finance_payment_block_reasons()
+        result = {}
+        for partner in partners:
+            issues = []
+            banks = partner.commercial_partner_id.bank_ids | partner.bank_ids
+            if not banks:
+                issues.append(_("no bank account"))
+            for bank in banks:
+                if not stdnum_iban.is_valid(bank.acc_number or ""):
+                    issues.append(_("%s is not a valid IBAN", bank.acc_number))
+                if bank.bank_id.bic and not stdnum_bic.is_valid(bank.bank_id.bic):
+                    issues.append(_("%s is not a valid BIC", bank.bank_id.bic))
+            if not partner.city or not partner.country_id:
+                issues.append(_("postal address without town or country"))
+            if blocked.get(partner.id):
+                issues.append(blocked[partner.id])
+            if issues:
+                result[partner.id] = issues
+        return result
+
+    @api.model
+    def action_open(self):
+        moves = self.env["account.move"].search([
+            ("company_id", "in", self.env.companies.ids), ("state", "=", "posted"), ("move_type", "=", "in_invoice"),
+            ("payment_state", "in", ("not_paid", "partial"))])
+        payments = self.env["account.payment"].search([
+            ("company_id", "in", self.env.companies.ids), ("payment_type", "=", "outbound"),
+            ("state", "in", ("in_process", "paid")), ("treasury_status", "=", False), ("is_sent", "=", False),
+            ("treasury_batch_id", "=", False)])
+        partners = moves.partner_id | payments.partner_id
+        self.search([("create_uid", "=", self.env.uid)]).unlink()
+        issues = self._vendor_issues(partners)
+        self.create([{"partner_id": pid, "company_id": self.env.company.id, "issue": "; ".join(lines)}
+                     for pid, lines in issues.items()])
+        action = self.env["ir.actions.act_window"]._for_xml_id("treasury_connector.treasury_readiness_action")
+        action["domain"] = [("create_uid", "=", self.env.uid)]
+        return action

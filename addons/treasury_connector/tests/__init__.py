@@ -1,0 +1,4 @@
+from . import test_engine
+from . import test_batch
+from . import test_transmission
+from . import test_cash

@@ -1,0 +1,61 @@
+"""Cash positions and forecast lines pulled from the sandbox (deduplicated), the outbound feed."""
+from odoo.tests import tagged
+
+from .common import TreasuryCase
+
+
+@tagged("post_install", "-at_install")
+class TestCash(TreasuryCase):
+    def pull(self):
+        self.backend.action_treasury_pull_positions()
+        self.run_worker()
+        self.assertFalse(self.failed_jobs(), self.failed_jobs().mapped("error_message"))
+
+    def test_positions_and_forecast_deduplicated_across_pulls(self):
+        Position, Line = self.env["treasury.cash.position"], self.env["treasury.forecast.line"]
+        self.pull()
+        positions = Position.search([("backend_id", "=", self.backend.id)])
+        lines = Line.search([("backend_id", "=", self.backend.id)])
+        self.assertEqual(len(positions), 3)
+        self.assertEqual(set(positions.mapped("currency_id.name")), {"EUR", "USD"})
+        self.assertEqual(positions.filtered(lambda p: p.iban == "NL91ABNA0417164300").journal_id, self.bank_journal)
+        self.assertGreater(len(lines), 10)
+        # a second pull in another minute: the same rows, nothing duplicated
+        self.Job.search([("job_type_id.code", "=", "treasury.positions")]).flush_recordset()
+        self.env.cr.execute("UPDATE finance_sync_job SET idempotency_key = idempotency_key || ':old' "
+                            "WHERE idempotency_key LIKE 'positions:%%'")
+        withdrawn = lines.sorted("date")[0]
+        self.http.post(self.sandbox.base_url + "/_sandbox/treasury/forecast",
+                       json={"withdraw": [withdrawn.external_id]}, timeout=10).raise_for_status()
+        self.pull()
+        self.assertEqual(Position.search_count([("backend_id", "=", self.backend.id)]), 3)
+        self.assertEqual(Line.with_context(active_test=False).search_count([("backend_id", "=", self.backend.id)]),
+                         len(lines))
+        self.assertFalse(withdrawn.active)
+        self.assertEqual(Line.search_count([("backend_id", "=", self.backend.id)]), len(lines) - 1)
+
+    def test_cash_report_combines_positions_forecast_and_open_items(self):
+        self.pull()
+        self.init_invoice("out_invoice", partner=self.partner_a, amounts=[1000], post=True)
+        self.init_invoice("in_invoice", partner=self.vendor_a, amounts=[400], post=True)
+        self.env.flush_all()
+        groups = self.env["treasury.cash.report"].read_group([("company_id", "=", self.company.id)],
+                                                             ["flow:sum", "balance:sum"], ["kind"])
+        by_kind = {g["kind"]: g for g in groups}
+        self.assertEqual(set(by_kind), {"balance", "forecast", "receivable", "payable"})
+        self.assertGreater(by_kind["receivable"]["flow"], 0)
+        self.assertLess(by_kind["payable"]["flow"], 0)
+
+    def test_forecast_feed_replaces_open_items(self):
+        invoice = self.init_invoice("out_invoice", partner=self.partner_a, amounts=[1000], post=True)
+        bill = self.init_invoice("in_invoice", partner=self.vendor_a, amounts=[400], post=True)
+        self.backend.action_treasury_push_forecast()
+        self.run_worker()
+        self.assertFalse(self.failed_jobs(), self.failed_jobs().mapped("error_message"))
+        inputs = self.http.get(self.sandbox.base_url + "/_sandbox/treasury/forecast-inputs", timeout=10).json()["data"]
+        feed = inputs[self.backend._treasury_source_ref()]
+        items = {i["ref"]: i for i in feed["items"]}
+        self.assertEqual(items[invoice.name]["kind"], "receivable")
+        self.assertEqual(items[bill.name]["kind"], "payable")
+        self.assertTrue(items[bill.name]["amount"].startswith("-"))
+        self.assertEqual(feed["source"], "odoo")
