@@ -1,1 +1,0 @@
-from . import bank_statement_upload
