@@ -25,6 +25,9 @@
         "data/job_type_data.xml",
         "data/ir_cron_data.xml",
     ],
+    "demo": [
+        "demo/treasury_backend_demo.xml",
+    ],
     "installable": True,
     "application": False,
 }
