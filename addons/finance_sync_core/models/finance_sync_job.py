@@ -6,8 +6,9 @@ from psycopg2.extras import execute_values
 import odoo
 from odoo import _, api, fields, models
 from odoo.tools import config
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import UserError
 
+from .. import protection
 from ..engine import states as S
 from ..exceptions import BusinessError, TransientError
 from ..worker import NOTIFY_CHANNEL, QueueWorker
@@ -117,13 +118,13 @@ class FinanceSyncJob(models.Model):
     # ------------------------------------------------------------------ protection
     @api.model_create_multi
     def create(self, vals_list):
-        if not self.env.context.get("finance_sync_internal"):
+        if not protection.is_internal(self):
             raise UserError(_("Jobs are created by connectors through backend.enqueue(), not by hand."))
         return super().create(vals_list)
 
     def write(self, vals):
-        if PROTECTED_FIELDS.intersection(vals) and not self.env.context.get("finance_sync_internal"):
-            raise AccessError(_("Job state and technical fields are written by the job pipeline only."))
+        protection.check(self, vals, PROTECTED_FIELDS,
+                         _("Job state and technical fields are written by the job pipeline only."))
         return super().write(vals)
 
     # ------------------------------------------------------------------ transitions (people)
@@ -132,7 +133,7 @@ class FinanceSyncJob(models.Model):
         for job in self:
             vals = {"state": S.target(transition, job.state)}
             vals.update(extra or {})
-            job.with_context(finance_sync_internal=True).write(vals)
+            protection.internal(job).write(vals)
 
     def _requeue(self, note=None):
         failed = self.filtered(lambda j: j.state in S.sources("requeue"))

@@ -342,3 +342,14 @@ class TestMappingImportExport(FinanceSyncCase):
         )
         self.assertFalse(result["ids"])
         self.assertIn("No such currency", result["messages"][0]["message"])
+
+
+@tagged("post_install", "-at_install")
+class TestProtectionOverRpc(FinanceSyncCase):
+    def test_a_context_flag_from_rpc_does_not_open_the_guard(self):
+        job = self.backend.enqueue("core.noop")
+        forged = job.with_context(finance_sync_internal=True)  # what a JSON-RPC caller can send
+        with self.assertRaises(AccessError):
+            forged.write({"state": "done"})
+        with self.assertRaises(UserError):
+            self.Job.with_context(finance_sync_internal=True).create({"backend_id": self.backend.id})
