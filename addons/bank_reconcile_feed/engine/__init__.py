@@ -1,0 +1,1 @@
+"""Pure engines of bank_reconcile_feed: statement parsers and the matching engine (no ORM)."""

@@ -1,0 +1,34 @@
+from odoo import fields, models
+
+
+class BankReconcileProposal(models.Model):
+    _name = "bank.reconcile.proposal"
+    _description = "Bank line match proposal"
+    _order = "statement_line_id, rank"
+
+    statement_line_id = fields.Many2one("account.bank.statement.line", required=True, ondelete="cascade", index=True)
+    company_id = fields.Many2one(related="statement_line_id.company_id", store=True)
+    rank = fields.Integer(required=True)
+    score = fields.Float(digits=(3, 2), required=True)
+    rule = fields.Char(required=True)
+    explanation = fields.Text()
+    move_line_ids = fields.Many2many("account.move.line", string="Open items")
+    partner_id = fields.Many2one("res.partner")
+    writeoff = fields.Float(string="Write-off")
+    partial = fields.Boolean()
+
+    def _engine_proposal(self):
+        from decimal import Decimal
+        from ..engine.matching import Proposal
+        self.ensure_one()
+        return Proposal(tuple(self.move_line_ids.ids), self.score, self.rule, self.explanation or "",
+                        Decimal(str(self.writeoff)), self.partial, self.partner_id.id)
+
+    def action_accept(self):
+        for proposal in self:
+            line = proposal.statement_line_id
+            self.env["bank.reconcile"]._reconcile(line, proposal._engine_proposal(), how="manual")
+            self.env["finance.audit.log"]._append(
+                "bank.accept", line, "Accepted proposal %s (%s, score %.2f)" % (proposal.rank, proposal.rule, proposal.score),
+                data={"rule": proposal.rule, "score": proposal.score, "items": proposal.move_line_ids.ids})
+        return True

@@ -1,0 +1,25 @@
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.finance_sync_core.exceptions import BusinessError
+
+
+class BankStatementUpload(models.TransientModel):
+    _name = "bank.statement.upload"
+    _description = "Upload a camt.053/054 or MT940 statement file"
+
+    backend_id = fields.Many2one("finance.backend", required=True, domain=[("kind", "=", "bank")],
+                                 default=lambda self: self.env["finance.backend"].search(
+                                     [("kind", "=", "bank"), ("company_id", "=", self.env.company.id)], limit=1))
+    file = fields.Binary(required=True, attachment=False)
+    filename = fields.Char()
+
+    def action_import(self):
+        """Queue one import job per statement of the file; each routes to the journal of its IBAN."""
+        self.ensure_one()
+        try:
+            jobs = self.env["bank.feed.import"].sudo()._upload(self.backend_id, self.filename or "statement", self.file)
+        except BusinessError as exc:
+            raise UserError(exc.message if hasattr(exc, "message") else str(exc)) from None
+        return {"type": "ir.actions.act_window", "res_model": "finance.sync.job", "view_mode": "list,form",
+                "domain": [("id", "in", jobs.ids)], "name": _("Statement imports")}
