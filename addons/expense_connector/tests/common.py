@@ -2,43 +2,24 @@
 sandbox expense platform on a loopback port, and the mappings a real setup would have."""
 import datetime
 
-import requests
+from odoo import Command
 
-from odoo import Command, fields
-
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-from odoo.addons.finance_sync_core.tests.common import FinanceSyncCase
+from odoo.addons.finance_sync_core.tests.common import ConnectorCase
 from odoo.addons.finance_sync_sandbox.sandbox_server import config, data as sandbox_data
-from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
 
 TAX_RATES = {"VAT21": 21.0, "VAT6": 6.0, "VAT0": 0.0}
 UNMAPPED_EMPLOYEE = "emp_20"  # every sandbox employee but this one exists in Odoo
 
 
-class ExpenseConnectorCase(AccountTestInvoicingCommon):
+class ExpenseConnectorCase(ConnectorCase):
+    sandbox_seed = 7
     sandbox_settings = {"expense_report_count": 0}
-
-    # the queue helpers of the core test base, without its generic backend
-    run_worker = FinanceSyncCase.run_worker
-    make_ready = FinanceSyncCase.make_ready
-
-    @classmethod
-    def setup_independent_company(cls, **kwargs):
-        return super().setup_independent_company(currency_id=cls.env.ref("base.EUR").id, **kwargs)
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
         cls.env.user.groups_id |= (cls.env.ref("hr_expense.group_hr_expense_manager")
                                    | cls.env.ref("finance_sync_core.group_finance_sync_manager"))
-        cls.today = fields.Date.context_today(cls.env.user)
-        cls.sandbox = SandboxServer(seed=7, today=cls.today.isoformat(), **cls.sandbox_settings)
-        cls.sandbox.start()
-        cls.addClassCleanup(cls.sandbox.stop)
-        cls.http = requests.Session()
-        cls.http.trust_env = False
-        cls.addClassCleanup(cls.http.close)
 
         cls.company = cls.company_data["company"]
         cls.eur = cls.company.currency_id

@@ -2,22 +2,19 @@
 import contextlib
 import os
 
-from odoo import SUPERUSER_ID, api, sql_db
+import requests
+
+from odoo import SUPERUSER_ID, api, fields, sql_db
 from odoo.tests import TransactionCase
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
 
 from ..worker import QueueWorker
 
 
-class FinanceSyncCase(TransactionCase):
-    """A backend (active) and helpers to enqueue and run jobs inside the test transaction."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
-        cls.backend = cls.env["finance.backend"].create({"name": "Test backend", "base_url": "http://127.0.0.1:9"})
-        cls.backend.action_activate()
-        cls.Job = cls.env["finance.sync.job"]
+class QueueTestMixin:
+    """Run the real queue inside the test transaction."""
 
     def run_worker(self, env=None, batch_size=50, max_seconds=30):
         """Run the real worker loop in the test transaction (no commits) until the queue is drained."""
@@ -29,6 +26,42 @@ class FinanceSyncCase(TransactionCase):
         jobs.flush_recordset()
         self.env.cr.execute("UPDATE finance_sync_job SET eta = eta - interval '1 day' WHERE id = ANY(%s)", (jobs.ids,))
         jobs.invalidate_recordset()
+
+
+class FinanceSyncCase(QueueTestMixin, TransactionCase):
+    """A backend (active) and helpers to enqueue and run jobs inside the test transaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
+        cls.backend = cls.env["finance.backend"].create({"name": "Test backend", "base_url": "http://127.0.0.1:9"})
+        cls.backend.action_activate()
+        cls.Job = cls.env["finance.sync.job"]
+
+
+class ConnectorCase(QueueTestMixin, AccountTestInvoicingCommon):
+    """Base of connector tests: an EUR accounting company and the platform simulator on a
+    loopback port (``cls.sandbox``), plus a plain HTTP session (``cls.http``) to drive it."""
+
+    sandbox_seed = 1
+    sandbox_settings = {}
+
+    @classmethod
+    def setup_independent_company(cls, **kwargs):
+        return super().setup_independent_company(currency_id=cls.env.ref("base.EUR").id, **kwargs)
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
+        cls.today = fields.Date.context_today(cls.env.user)
+        cls.sandbox = SandboxServer(seed=cls.sandbox_seed, today=cls.today.isoformat(), **cls.sandbox_settings)
+        cls.sandbox.start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.http = requests.Session()
+        cls.http.trust_env = False
+        cls.addClassCleanup(cls.http.close)
 
 
 @contextlib.contextmanager

@@ -1,41 +1,22 @@
 """Shared base of the treasury tests: an EUR company with a bank journal and IBAN, vendors with
 bank accounts and addresses, posted bills paid by outbound payments, approvers, and a treasury
 backend wired to a sandbox treasury platform on a loopback port."""
-import requests
-
-from odoo import fields
 from odoo.tests import new_test_user
 
-from odoo.addons.account.tests.common import AccountTestInvoicingCommon
-from odoo.addons.finance_sync_core.tests.common import FinanceSyncCase, shared_data_dir
+from odoo.addons.finance_sync_core.tests.common import ConnectorCase, shared_data_dir
 from odoo.addons.finance_sync_sandbox.sandbox_server import config as sandbox_config
-from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
 
 GROUPS = "account.group_account_manager,finance_sync_core.group_finance_sync_manager"
 
 
-class TreasuryCase(AccountTestInvoicingCommon):
-    sandbox_settings = {"treasury_reject_rate": 0.0, "treasury_accept_rate": 1.0}
-
-    run_worker = FinanceSyncCase.run_worker
-    make_ready = FinanceSyncCase.make_ready
-
-    @classmethod
-    def setup_independent_company(cls, **kwargs):
-        return super().setup_independent_company(currency_id=cls.env.ref("base.EUR").id, **kwargs)
+class TreasuryCase(ConnectorCase):
+    sandbox_seed = 11
+    sandbox_settings = {"treasury_reject_rate": 0.0, "treasury_accept_rate": 1.0,
+                        "xsd_dir": shared_data_dir("iso20022", "xsd")}
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
-        cls.today = fields.Date.context_today(cls.env.user)
-        cls.sandbox = SandboxServer(seed=11, today=cls.today.isoformat(), xsd_dir=shared_data_dir("iso20022", "xsd"),
-                                    **cls.sandbox_settings)
-        cls.sandbox.start()
-        cls.addClassCleanup(cls.sandbox.stop)
-        cls.http = requests.Session()
-        cls.http.trust_env = False
-        cls.addClassCleanup(cls.http.close)
 
         cls.company = cls.company_data["company"]
         cls.eur = cls.env.ref("base.EUR")
