@@ -493,8 +493,12 @@ def test_readme_test_command_is_what_ci_runs():
 def test_readme_docker_commands_match_the_compose_file(services):
     fenced = _fenced_lines(read("README.md"))
     assert "docker compose up" in fenced
-    assert "docker compose run --rm odoo-tests" in fenced
+    runs = [line for line in fenced if line.startswith("docker compose run --rm ") and line.split()[-1] == "odoo-tests"]
+    assert runs, "README.md gives no 'docker compose run --rm ... odoo-tests' command"
     assert "odoo-tests" in services
+    # the shared reference data the golden tests read is mounted where the service expects it
+    target = services["odoo-tests"]["environment"]["FINANCE_SYNC_SHARED_DATA"]
+    assert ":%s:ro" % target in runs[0]
 
 
 def test_readme_addon_table_tells_the_status_of_each_addon():
