@@ -146,13 +146,17 @@ class FinanceBackend(models.Model):
               FROM finance_sync_job WHERE backend_id = ANY(%s) GROUP BY backend_id
         """, (self.ids,))
         stats = {r[0]: r[1:] for r in self.env.cr.fetchall()}
+        # the latest exception's message per backend, in one query for all of them
+        self.env.cr.execute("""
+            SELECT DISTINCT ON (backend_id) backend_id, error_message FROM finance_sync_job
+             WHERE backend_id = ANY(%s) AND state = 'failed' ORDER BY backend_id, date_failed DESC NULLS LAST, id DESC
+        """, (self.ids,))
+        last_messages = dict(self.env.cr.fetchall())
         for rec in self:
             ok_at, err_at, depth, failed, finished, failed24 = stats.get(rec.id, (False, False, 0, 0, 0, 0))
-            last = rec.job_ids.search([("backend_id", "=", rec.id), ("state", "=", S.FAILED)], limit=1,
-                                      order="date_failed desc") if err_at else False
             rec.last_success_at = ok_at
             rec.last_error_at = err_at
-            rec.last_error_message = last.error_message if last else False
+            rec.last_error_message = last_messages.get(rec.id, False)
             rec.queue_depth = depth
             rec.exception_count = failed
             rec.error_rate = 100.0 * failed24 / finished if finished else 0.0
