@@ -16,6 +16,7 @@
         "data/job_type_data.xml",
         "data/ir_cron_data.xml",
         "wizards/finance_sync_job_resolve_views.xml",
+        "wizards/finance_trace_views.xml",
         "views/finance_sync_job_views.xml",
         "views/finance_backend_views.xml",
         "views/finance_mapping_views.xml",

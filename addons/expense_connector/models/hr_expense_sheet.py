@@ -8,7 +8,8 @@ class HrExpenseSheet(models.Model):
     employee paid, one for the company card lines, as Odoo 18 keeps one payment mode per sheet).
     """
 
-    _inherit = "hr.expense.sheet"
+    _name = "hr.expense.sheet"
+    _inherit = ["hr.expense.sheet", "finance.correlated.mixin"]
 
     finance_backend_id = fields.Many2one("finance.backend", string="Expense platform", readonly=True, index=True,
                                          copy=False, ondelete="restrict")
@@ -49,6 +50,7 @@ class HrExpenseSheet(models.Model):
             items.append({
                 "key": "writeback:%s:paid" % sheet.expense_report_ref,
                 "summary": "Write back paid: expense report %s" % sheet.expense_report_ref,
+                "correlation_id": sheet.finance_correlation_id,
                 "payload": {"report_id": sheet.expense_report_ref, "status": "paid",
                             "version": sheet.expense_report_version,
                             "reference": sheet.account_move_ids[:1].name},
@@ -57,6 +59,9 @@ class HrExpenseSheet(models.Model):
             backend.enqueue_many("expense.writeback", items)
             sheets.write({"expense_paid_queued": True})
         return len(items)
+
+    def _finance_trace_related(self):
+        return list(self.account_move_ids) + self.account_move_ids._finance_trace_related()
 
     def action_view_platform_jobs(self):
         self.ensure_one()

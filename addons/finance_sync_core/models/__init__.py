@@ -7,3 +7,4 @@ from . import finance_audit_log
 from . import finance_sync_dashboard
 from . import res_config_settings
 from . import res_partner
+from . import finance_correlated

@@ -215,6 +215,11 @@ class FinanceSyncJob(models.Model):
             action["res_id"] = mapping.id
         return action
 
+    def action_trace(self):
+        """Every job, document and audit entry sharing this job's correlation id."""
+        self.ensure_one()
+        return self.env["finance.trace"].create({"correlation_id": self.correlation_id}).action_trace()
+
     def action_open_document(self):
         self.ensure_one()
         if not self.res_ref:

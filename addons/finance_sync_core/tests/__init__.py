@@ -8,3 +8,4 @@ from . import test_webhook
 from . import test_pipeline_http
 from . import test_access
 from . import test_tours
+from . import test_trace

@@ -37,6 +37,9 @@ class AccountPayment(models.Model):
         protection.check(self, vals, PROTECTED_FIELDS)
         return super().write(vals)
 
+    def _finance_trace_related(self):
+        return super()._finance_trace_related() + list(self.treasury_batch_id)
+
     @api.constrains("treasury_batch_id")
     def _check_treasury_batch(self):
         for batch in self.treasury_batch_id:
