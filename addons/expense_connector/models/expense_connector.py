@@ -44,7 +44,7 @@ class ExpenseConnector(models.AbstractModel):
             return None  # never posted and not approved: nothing to account for
         if self._superseded(job, report):
             return None
-        return self._post_report(backend, report)
+        return self._post_report(backend, report, post_on=job.accounting_date)
 
     def _superseded(self, job, report):
         """A newer version of the report is queued or known: this older one must not post."""
@@ -85,19 +85,27 @@ class ExpenseConnector(models.AbstractModel):
         return sheets[:1]
 
     # ------------------------------------------------------------------ posting
-    def _post_report(self, backend, report):
-        """Map, check, then create the expenses and their sheet(s), approve and post them."""
+    def _post_report(self, backend, report, post_on=None):
+        """Map, check, then create the expenses and their sheet(s), approve and post them.
+
+        ``post_on``: the date an accountant chose with "Re-date and retry" (the period of the
+        report's own date was locked); every entry of the report posts on it."""
         company = backend._map("company", report.company_ref)
         C.check_total(report)
         employee = self._employee(backend, report, company)
         currency = self._currency(report.currency)
         self._check_rate(currency, company, report)
-        accounting_date = (report.approved_at.date() if report.approved_at else fields.Date.context_today(self))
+        accounting_date = post_on or (report.approved_at.date() if report.approved_at
+                                      else fields.Date.context_today(self))
         journal = backend.expense_journal_id or company.expense_journal_id or self.env["account.journal"].search([
             *self.env["account.journal"]._check_company_domain(company), ("type", "=", "purchase")], limit=1)
         card_method = self._card_payment_method(backend, report)
         prepared = [self._prepare_line(backend, report, line, company, employee, currency) for line in report.lines]
-        self._check_lock_dates(company, report, accounting_date, journal, card_method)
+        if post_on:
+            for vals in prepared:
+                if vals["payment_mode"] == "company_account":
+                    vals["date"] = post_on  # Odoo posts card expenses on the expense's date
+        self._check_lock_dates(company, report, accounting_date, journal, card_method, post_on)
         self._check_duplicate_receipts(backend, report)
         receipts = self._download_receipts(backend, report)
 
@@ -251,13 +259,13 @@ class ExpenseConnector(models.AbstractModel):
                         "difference": str(diff), "tolerance": str(tolerance), "currency": line.currency},
             )
 
-    def _check_lock_dates(self, company, report, accounting_date, journal, card_method):
+    def _check_lock_dates(self, company, report, accounting_date, journal, card_method, post_on=None):
         dates = set()
         if any(line.payment_method == "own_account" for line in report.lines):
             dates.add((accounting_date, journal))
         for line in report.lines:
             if line.payment_method == "company_card":
-                dates.add((line.date, card_method.journal_id))
+                dates.add((post_on or line.date, card_method.journal_id))
         for date, jrnl in sorted(dates, key=lambda d: d[0]):
             violated = company._get_violated_lock_dates(date, True, jrnl)
             if violated:

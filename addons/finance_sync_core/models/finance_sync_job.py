@@ -21,7 +21,11 @@ PROTECTED_FIELDS = {
     "duration", "error_code", "error_message", "error_params", "error_cause", "exc_info",
     "idempotency_key", "backend_id", "job_type_id", "payload", "correlation_id",
     "mapping_kind", "external_code", "eta", "company_id", "res_ref", "resolution_note", "summary",
+    "accounting_date",
 }
+# what a re-queue clears: the job runs again from scratch
+REQUEUE_RESET = {"attempts": 0, "date_failed": False, "error_code": False, "error_message": False,
+                 "error_params": False, "error_cause": False, "mapping_kind": False, "external_code": False}
 AGING_BUCKETS = [(4, "0-4 h"), (24, "4-24 h"), (72, "1-3 days")]
 
 
@@ -71,6 +75,10 @@ class FinanceSyncJob(models.Model):
     external_code = fields.Char(readonly=True)
     user_id = fields.Many2one("res.users", string="Assigned to", tracking=True)
     resolution_note = fields.Text(readonly=True)
+    accounting_date = fields.Date(
+        string="Post on", readonly=True, copy=False,
+        help="Set by 'Re-date and retry' when the document's own date fell in a locked period: connectors "
+             "that post entries (expense reports) post on this date instead.")
     age_hours = fields.Float(string="Age (hours)", compute="_compute_age", help="Hours since the job entered the exception queue")
     sla_state = fields.Selection(
         [("ok", "Within SLA"), ("warning", "Due soon"), ("late", "Overdue")], string="SLA", compute="_compute_age"
@@ -137,11 +145,7 @@ class FinanceSyncJob(models.Model):
 
     def _requeue(self, note=None):
         failed = self.filtered(lambda j: j.state in S.sources("requeue"))
-        failed._transition("requeue", {
-            "eta": fields.Datetime.now(), "attempts": 0, "date_failed": False, "error_code": False,
-            "error_message": False, "error_params": False, "error_cause": False, "mapping_kind": False,
-            "external_code": False,
-        })
+        failed._transition("requeue", dict(REQUEUE_RESET, eta=fields.Datetime.now()))
         if failed:
             self.env["finance.backend"]._trigger_workers()
         return failed
@@ -167,6 +171,26 @@ class FinanceSyncJob(models.Model):
             data={"job_ids": done.ids},
         )
         return self._notify(_("%s job(s) re-queued.", len(done)))
+
+    def action_redate(self, date):
+        """Re-queue failed jobs to post on ``date`` (their own date hit a lock date); audited."""
+        self.check_access("write")
+        date = fields.Date.to_date(date)
+        if not date:
+            raise UserError(_("Choose the date the entries should post on."))
+        failed = self.filtered(lambda j: j.state == S.FAILED)
+        for company in failed.company_id:
+            violated = company._get_violated_lock_dates(date, True, self.env["account.journal"])
+            if violated:
+                raise UserError(_("%(company)s is locked up to %(lock)s: choose a later date.",
+                                  company=company.name, lock=violated[-1][0]))
+        failed._transition("requeue", dict(REQUEUE_RESET, eta=fields.Datetime.now(), accounting_date=date))
+        if failed:
+            self.env["finance.backend"]._trigger_workers()
+            self.env["finance.audit.log"]._append(
+                "job.redate", None, "%d job(s) re-dated to %s and re-queued" % (len(failed), date),
+                data={"job_ids": failed.ids, "date": str(date)})
+        return self._notify(_("%(count)s job(s) will post on %(date)s.", count=len(failed), date=date))
 
     def action_cancel(self):
         self.check_access("write")

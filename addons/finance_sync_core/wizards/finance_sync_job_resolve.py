@@ -12,3 +12,16 @@ class FinanceSyncJobResolve(models.TransientModel):
     def action_resolve(self):
         self.job_ids.filtered(lambda j: j.state == "failed").action_resolve(self.note)
         return {"type": "ir.actions.act_window_close"}
+
+
+class FinanceSyncJobRedate(models.TransientModel):
+    _name = "finance.sync.job.redate"
+    _description = "Re-date and retry exceptions"
+
+    job_ids = fields.Many2many("finance.sync.job", string="Exceptions",
+                               default=lambda self: self.env.context.get("active_ids"))
+    date = fields.Date(string="Post on", required=True, default=fields.Date.context_today,
+                       help="A date in an open period; the jobs post their entries on it.")
+
+    def action_redate(self):
+        return self.job_ids.action_redate(self.date)
