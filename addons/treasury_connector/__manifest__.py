@@ -28,6 +28,11 @@
     "demo": [
         "demo/treasury_backend_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "treasury_connector/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
 }

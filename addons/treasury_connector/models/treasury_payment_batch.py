@@ -282,6 +282,10 @@ class TreasuryPaymentBatch(models.Model):
                 raise UserError(_("%s has no treasury backend.", batch.name))
             issues = batch._release_issues()
             if issues:
+                # kept even though the refusal rolls the transaction back: who tried, and why not
+                self.env["finance.audit.log"]._append(
+                    "treasury.batch.release_refused", batch, "%s: release refused" % batch.name,
+                    data={"issues": issues, "user": self.env.user.login}, autonomous=True)
                 raise UserError(_("%(batch)s cannot be released:\n%(issues)s", batch=batch.name,
                                   issues="\n".join("- %s" % i for i in issues)))
             batch.payment_ids._treasury_ensure_end_to_end_id()
