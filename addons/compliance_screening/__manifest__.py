@@ -1,8 +1,9 @@
 {
     "name": "Compliance Screening",
-    "summary": "Sanctions lists (OFAC, EU, UN, UK, custom), a fast explainable name matcher, "
-               "screening cases with four-eyes clearing and memory, and no payment to a sanctioned party",
-    "version": "18.0.1.0.0",
+    "summary": "Sanctions lists (OFAC, EU, UN, UK, custom), a fast explainable name matcher, an optional "
+               "external screening provider, screening cases with four-eyes clearing and memory, "
+               "and no payment to a sanctioned party",
+    "version": "18.0.1.1.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
     "author": "Finance Sync Suite",
@@ -18,6 +19,7 @@
         "views/screening_case_views.xml",
         "views/res_partner_views.xml",
         "views/res_config_settings_views.xml",
+        "views/finance_backend_views.xml",
         "wizards/screening_list_upload_views.xml",
         "wizards/screening_case_clear_views.xml",
         "views/menus.xml",
@@ -26,6 +28,11 @@
         "data/backend_data.xml",
         "data/ir_cron_data.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "compliance_screening/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
 }

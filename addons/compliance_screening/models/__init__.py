@@ -8,3 +8,5 @@ from . import account_payment
 from . import account_payment_register
 from . import res_config_settings
 from . import finance_backend
+from . import res_company
+from . import screening_provider

@@ -1,13 +1,56 @@
-from odoo import api, fields, models
+import uuid
+
+from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
+
+from ..engine.matcher import DEFAULT_BLOCK, DEFAULT_REVIEW
+from ..provider_adapter import ScreeningProviderAdapter, query
+
+PROVIDER_WEBHOOK_EVENTS = {"screening_list.updated": "screening.provider_list_update"}
 
 
 class FinanceBackend(models.Model):
     _inherit = "finance.backend"
 
+    kind = fields.Selection(selection_add=[("screening_provider", "Screening provider")],
+                            ondelete={"screening_provider": "set default"})
     screening_default = fields.Boolean(
         string="Runs screening jobs", readonly=True, copy=False,
         help="This company's backend for screening jobs (list loads, rescreens, case reviews)")
+    screening_review_threshold = fields.Float(
+        string="Review from", default=DEFAULT_REVIEW, digits=(3, 2),
+        help="Provider scores below are ignored; from here a provider hit opens a potential match")
+    screening_block_threshold = fields.Float(
+        string="Strong match from", default=DEFAULT_BLOCK, digits=(3, 2),
+        help="Provider scores from here open strong matches (blocking, two people to clear)")
+    screening_batch_size = fields.Integer(
+        string="Partners per job", default=50,
+        help="Partners screened by one job of a full rescreen (requests carry at most 100 queries)")
+    screening_list_versions = fields.Json(
+        string="Provider list versions", readonly=True, copy=False,
+        help="The list versions the provider reported with its last answer")
+    screening_list_versions_text = fields.Text(compute="_compute_screening_list_versions_text",
+                                               string="List versions")
 
+    @api.model
+    def _audit_exempt_fields(self):
+        return super()._audit_exempt_fields() | {"screening_list_versions"}
+
+    @api.constrains("screening_review_threshold", "screening_block_threshold", "screening_batch_size")
+    def _check_screening_provider_settings(self):
+        for rec in self.filtered(lambda b: b.kind == "screening_provider"):
+            if not 0 < rec.screening_review_threshold <= rec.screening_block_threshold <= 1:
+                raise ValidationError(_("Thresholds: 0 < review <= strong match <= 1."))
+            if not 1 <= rec.screening_batch_size <= 1000:
+                raise ValidationError(_("Partners per job must be between 1 and 1000."))
+
+    @api.depends("screening_list_versions")
+    def _compute_screening_list_versions_text(self):
+        for rec in self:
+            versions = rec.screening_list_versions or {}
+            rec.screening_list_versions_text = "\n".join("%s: %s" % kv for kv in sorted(versions.items())) or False
+
+    # ------------------------------------------------------------------ local screening jobs
     @api.model
     def _screening_backend_for(self, company):
         """The company's screening backend (so its cases and jobs follow the company's record
@@ -21,3 +64,44 @@ class FinanceBackend(models.Model):
                                     "screening_default": True})
             backend.action_activate()
         return backend
+
+    # ------------------------------------------------------------------ screening provider
+    def _screening_adapter(self):
+        self.ensure_one()
+        return ScreeningProviderAdapter(self._http_client(),
+                                        correlation_id=self.env.context.get("finance_sync_correlation_id"))
+
+    def _screening_provider_list(self):
+        """The list that holds this provider's hits (one per provider backend, made on first use).
+
+        Its entries are reference records of what the provider reported; they are stored
+        inactive so that the local engine, which screens against active entries only, never
+        matches partners against them."""
+        self.ensure_one()
+        List = self.env["screening.list"].sudo().with_context(active_test=False)
+        lst = List.search([("provider_backend_id", "=", self.id)], limit=1)
+        if not lst:
+            lst = List.create({"name": _("Screening provider: %s", self.name), "code": "PROVIDER-%s" % self.id,
+                               "kind": "provider", "source": "provider", "provider_backend_id": self.id,
+                               "sequence": 100})
+        return lst
+
+    def _test_connection(self):
+        if self.kind != "screening_provider":
+            return super()._test_connection()
+        matches, bad, versions = self._screening_adapter().screen(
+            [query("connection-test", "Connection Test", "organization")], key_prefix="test")
+        if bad:
+            return _("The provider answered, but not per the contract: %s", "; ".join(bad.values()))
+        return _("The provider screened a test name (%(lists)s list(s) reported).", lists=len(versions))
+
+    def _webhook_event_job_types(self):
+        events = super()._webhook_event_job_types()
+        if self.kind == "screening_provider":
+            events.update(PROVIDER_WEBHOOK_EVENTS)
+        return events
+
+    def action_screening_provider_rescreen(self):
+        """Screen every partner of the companies using this provider again."""
+        jobs = self.env["screening.provider"]._enqueue_full(self, key_prefix="manual:%s" % uuid.uuid4().hex)
+        return self._notification(_("%s screening job(s) queued.", len(jobs)), "success")

@@ -19,6 +19,10 @@ class ResConfigSettings(models.TransientModel):
     screening_clear_expiry_days = fields.Integer(
         string="Clearings expire after (days)", config_parameter="compliance_screening.clear_expiry_days",
         help="0 = a cleared pair stays cleared until the partner's data or the entry changes")
+    screening_mode = fields.Selection(related="company_id.screening_mode", readonly=False)
+    screening_provider_id = fields.Many2one(
+        related="company_id.screening_provider_id", readonly=False,
+        domain="[('kind', '=', 'screening_provider'), ('company_id', '=', company_id)]")
 
     @api.constrains("screening_review_threshold", "screening_block_threshold")
     def _check_screening_thresholds(self):

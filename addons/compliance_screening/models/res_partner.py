@@ -21,6 +21,9 @@ class ResPartner(models.Model):
         compute="_compute_screening_state", string="Sanctions screening")
     screening_date = fields.Datetime(string="Last screened", readonly=True, copy=False)
     screening_fingerprint = fields.Char(readonly=True, copy=False, groups="base.group_system")
+    screening_provider_fingerprint = fields.Char(
+        readonly=True, copy=False, groups="base.group_system",
+        help="The partner's screened data when the screening provider last screened it")
 
     @api.depends("screening_case_ids.state", "screening_case_ids.strength", "screening_date")
     def _compute_screening_state(self):
@@ -75,9 +78,46 @@ class ResPartner(models.Model):
         return res
 
     # ------------------------------------------------------------------ screening
-    def _screening_run(self, entry_ids=None, index=None):
-        """Screen these partners against the current lists (or only ``entry_ids``: a delta
-        rescreen) and open, update or withdraw cases. Returns the cases opened."""
+    def _screening_company(self):
+        """The company whose screening settings apply: the partner's, else the current one."""
+        self.ensure_one()
+        return self.company_id or self.env.company
+
+    def _screening_split(self):
+        """(partners screened by the local engine, {provider backend: partners it screens})."""
+        local, providers, companies = self.browse(), {}, {}
+        for partner in self:
+            company = partner._screening_company()
+            if company.id not in companies:
+                companies[company.id] = (company._screening_uses_local(), company._screening_provider())
+            uses_local, provider = companies[company.id]
+            if uses_local:
+                local |= partner
+            if provider:
+                providers[provider] = providers.get(provider, self.browse()) | partner
+        return local, providers
+
+    def _screening_provider_stale(self):
+        """The partners whose current screened data the provider has not screened yet."""
+        return self.filtered(lambda p: p.sudo().screening_provider_fingerprint != p._screening_fingerprint())
+
+    def _screening_run(self, entry_ids=None, index=None, provider_key=None):
+        """Screen these partners and open, update or withdraw cases, as each company's
+        screening mode says: inline against the local lists (or only ``entry_ids``: a delta
+        rescreen, local only), and through jobs with the screening provider (``provider_key``:
+        a rescreen that asks again even for unchanged partners). Returns the cases opened
+        inline; the provider's cases come when its jobs run."""
+        partners = self.filtered(lambda p: p.name)
+        if not partners or self.env.context.get("screening_disable"):
+            return self.env["screening.case"]
+        local, providers = partners._screening_split()
+        if entry_ids is None:
+            for backend, group in providers.items():
+                self.env["screening.provider"]._enqueue(backend, group, key_prefix=provider_key)
+        return local._screening_run_local(entry_ids=entry_ids, index=index)
+
+    def _screening_run_local(self, entry_ids=None, index=None):
+        """Screen against the local lists' current versions (the matching engine)."""
         partners = self.filtered(lambda p: p.name)
         if not partners or self.env.context.get("screening_disable"):
             return self.env["screening.case"]
@@ -98,31 +138,38 @@ class ResPartner(models.Model):
                                           countries=partner._screening_countries(), threshold=review, limit=10):
                     if match.key not in best or match.score > best[match.key].score:
                         best[match.key] = match
+            hits = {key: {"score": match.score, "explanation": match.explanation, "matched_name": match.matched_name,
+                          "screened_name": (match.explanation or {}).get("query")}
+                    for key, match in best.items()}
             fingerprint = partner._screening_fingerprint()
-            created |= partner._screening_apply(best, fingerprint, review, block,
+            created |= partner._screening_apply(hits, fingerprint, review, block,
                                                 scope=None if entry_ids is None else set(entry_ids))
             # sudo: screening bookkeeping on the partner, whoever triggered it
             super(ResPartner, partner.sudo()).write({"screening_date": now, "screening_fingerprint": fingerprint})
         return created
 
-    def _screening_apply(self, best, fingerprint, review, block, scope=None):
+    def _screening_apply(self, hits, fingerprint, review, block, scope=None, source_list=None):
+        """Open, update or withdraw this partner's cases from ``hits`` ({entry id: {score,
+        explanation, matched_name, screened_name}}) of one source: the local engine, or the
+        provider whose hits ``source_list`` records. Open cases of the other source are left
+        alone; a cleared pair stays cleared while the partner's and the entry's data match."""
         self.ensure_one()
         # sudo: cases are opened by the system for whoever changed the partner
         Case = self.env["screening.case"].sudo()
-        entries = self.env["screening.list.entry"].sudo().browse(list(best))
+        entries = self.env["screening.list.entry"].sudo().browse(list(hits))
         cases = Case.search([("partner_id", "=", self.id)], order="id desc")
         live = {c.entry_id.id: c for c in cases if c.state in LIVE_STATES}
         now = fields.Datetime.now()
         new_vals = []
         for entry in entries:
-            match = best[entry.id]
-            strength = classify(match.score, review, block)
-            vals = {"score": match.score, "strength": strength, "explanation": match.explanation,
-                    "screened_name": match.explanation.get("query"), "matched_name": match.matched_name,
+            hit = hits[entry.id]
+            strength = classify(hit["score"], review, block)
+            vals = {"score": hit["score"], "strength": strength, "explanation": hit["explanation"],
+                    "screened_name": hit["screened_name"], "matched_name": hit["matched_name"],
                     "partner_fingerprint": fingerprint, "entry_fingerprint": entry.fingerprint}
             case = live.get(entry.id)
             if case:
-                if case.state in OPEN_STATES and (case.score != match.score or case.strength != strength
+                if case.state in OPEN_STATES and (case.score != hit["score"] or case.strength != strength
                                                   or case.partner_fingerprint != fingerprint):
                     case.write(vals)
                 continue
@@ -134,8 +181,9 @@ class ResPartner(models.Model):
         created = Case.create(new_vals) if new_vals else Case
         for case in created:
             case._audit("open", "case opened: %s" % case.explanation_text)
-        gone = [c for c in cases if c.state == "open" and c.entry_id.id not in best
-                and (scope is None or c.entry_id.id in scope)]
+        gone = [c for c in cases if c.state == "open" and c.entry_id.id not in hits
+                and (scope is None or c.entry_id.id in scope)
+                and (c.list_id == source_list if source_list else c.list_id.source != "provider")]
         for case in gone:
             case.write({"state": "withdrawn", "decided_at": now})
             case._audit("withdraw", "no longer matches the partner's data")
@@ -165,7 +213,9 @@ class ResPartner(models.Model):
         payload = job.payload or {}
         partners = self.browse(payload.get("partner_ids") or []).exists()
         entry_ids = payload.get("entry_ids")
-        partners._screening_run(entry_ids=entry_ids)
+        # a full rescreen asks the screening provider again too, even about unchanged partners
+        partners._screening_run(entry_ids=entry_ids,
+                                provider_key=None if entry_ids is not None else "rescreen:%s" % job.id)
         return None
 
     # ------------------------------------------------------------------ payment block hook
@@ -175,14 +225,29 @@ class ResPartner(models.Model):
         if not partners:
             return reasons
         # "before they are paid": screen again whoever changed since the last screening
-        stale = partners.filtered(lambda p: p.sudo().screening_fingerprint != p._screening_fingerprint())
+        local, providers = partners.filtered("name")._screening_split()
+        stale = local.filtered(lambda p: p.sudo().screening_fingerprint != p._screening_fingerprint())
         if stale:
-            stale._screening_run()
+            stale._screening_run_local()
+        # the provider answers through a job: until it has screened the partner's current data,
+        # the partner is not paid (fail closed, also while the provider is down)
+        pending = {}
+        for backend, group in providers.items():
+            waiting = group._screening_provider_stale()
+            if waiting:
+                self.env["screening.provider"]._enqueue(backend, waiting)
+                for partner in waiting:
+                    pending[partner.id] = self.env._(
+                        "sanctions screening of %(partner)s by %(provider)s not done yet for its current data "
+                        "(see the provider's jobs and exceptions)", partner=partner.display_name, provider=backend.name)
         Case = self.env["screening.case"].sudo()
         cases = Case.search([("partner_id", "in", partners.ids)] + Case._blocking_domain())
         for partner in self:
             mine = cases.filtered(lambda c, p=partner: c.partner_id in (p | p.commercial_partner_id))
+            texts = [pending[p.id] for p in (partner | partner.commercial_partner_id) if p.id in pending]
             if mine:
-                text = _("sanctions screening %s", "; ".join(c._describe() for c in mine))
+                texts.append(_("sanctions screening %s", "; ".join(c._describe() for c in mine)))
+            if texts:
+                text = "; ".join(texts)
                 reasons[partner.id] = "%s; %s" % (reasons[partner.id], text) if reasons.get(partner.id) else text
         return reasons

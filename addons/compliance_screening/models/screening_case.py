@@ -9,6 +9,18 @@ OPEN_STATES = ("open", "to_approve")
 LIVE_STATES = ("open", "to_approve", "confirmed")
 
 
+def _provider_text(expl):
+    """What a screening provider said about a match (it gives no token-level explanation)."""
+    text = "Reported by the screening provider %s: '%s' matches %s %s '%s', score %.2f." % (
+        expl.get("provider"), expl.get("query"), expl.get("list"), expl.get("entry_id"), expl.get("name"),
+        float(expl.get("score") or 0))
+    if expl.get("programs"):
+        text += "\nPrograms: %s." % ", ".join(expl["programs"])
+    if expl.get("list_version"):
+        text += "\nProvider's list version: %s." % expl["list_version"]
+    return text
+
+
 class ScreeningCase(models.Model):
     """A potential or strong match between a partner and a list entry, and its decision.
 
@@ -28,6 +40,10 @@ class ScreeningCase(models.Model):
     entry_id = fields.Many2one("screening.list.entry", required=True, readonly=True, index=True, ondelete="cascade",
                                context={"active_test": False})
     list_id = fields.Many2one(related="entry_id.list_id", store=True, string="List")
+    provider_backend_id = fields.Many2one(related="list_id.provider_backend_id", store=True,
+                                          string="Screening provider")
+    source_name = fields.Char(compute="_compute_source_name", string="Source",
+                              help="Who reported the match: the local engine or the screening provider")
     entry_uid = fields.Char(related="entry_id.uid", string="List id")
     entry_name = fields.Char(related="entry_id.name", string="Listed name")
     strength = fields.Selection([("potential", "Potential match"), ("strong", "Strong match")],
@@ -63,7 +79,20 @@ class ScreeningCase(models.Model):
     @api.depends("explanation")
     def _compute_explanation_text(self):
         for rec in self:
-            rec.explanation_text = explain_text(rec.explanation) if rec.explanation else False
+            expl = rec.explanation
+            if not expl:
+                rec.explanation_text = False
+            elif expl.get("source") == "provider":
+                rec.explanation_text = _provider_text(expl)
+            else:
+                rec.explanation_text = explain_text(expl)
+
+    @api.depends("provider_backend_id")
+    def _compute_source_name(self):
+        for rec in self:
+            # sudo: the provider's name, for case readers who may not read backends (accountants)
+            provider = rec.sudo().provider_backend_id
+            rec.source_name = provider.name if provider else _("Local engine")
 
     @api.model
     def _block_potential(self):

@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.finance_sync_core.exceptions import BusinessError
 
@@ -30,9 +30,14 @@ class ScreeningList(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True, tracking=True)
     kind = fields.Selection(
-        [(k, v[0]) for k, v in parsers.FORMATS.items()], string="Format", required=True, tracking=True)
-    source = fields.Selection([("upload", "Uploaded file"), ("url", "URL on a schedule")],
+        [(k, v[0]) for k, v in parsers.FORMATS.items()] + [("provider", "Screening provider hits")],
+        string="Format", required=True, tracking=True)
+    source = fields.Selection([("upload", "Uploaded file"), ("url", "URL on a schedule"),
+                               ("provider", "Screening provider")],
                               default="upload", required=True, tracking=True)
+    provider_backend_id = fields.Many2one(
+        "finance.backend", string="Provider", readonly=True, index=True, ondelete="cascade",
+        help="The screening provider whose hits this list records (its entries are never screened locally)")
     url = fields.Char(string="URL", tracking=True, help="The list file (OFAC CSV: sdn.csv)")
     url_alt = fields.Char(string="Aliases URL (alt.csv)", tracking=True)
     url_add = fields.Char(string="Addresses URL (add.csv)", tracking=True)
@@ -52,6 +57,13 @@ class ScreeningList(models.Model):
 
     _sql_constraints = [("code_unique", "UNIQUE(code)", "A list with this code already exists.")]
 
+    @api.constrains("kind", "source", "provider_backend_id")
+    def _check_provider_list(self):
+        for rec in self:
+            if (rec.kind == "provider") != (rec.source == "provider") or \
+                    (rec.source == "provider") != bool(rec.provider_backend_id):
+                raise ValidationError(_("Only a screening provider backend keeps a list of provider hits."))
+
     # ------------------------------------------------------------------ loading
     def _parse(self, files):
         """{uid: Entry} parsed from ``files`` (role -> bytes/path/file); ListParseError on a bad file."""
@@ -63,6 +75,8 @@ class ScreeningList(models.Model):
         file parsed, so a bad file leaves the current version intact. Returns the version
         (the current one when the content did not change)."""
         self.ensure_one()
+        if self.source == "provider":
+            raise UserError(_("%s records a screening provider's hits: it has no files to load.", self.name))
         digest = hashlib.sha256()
         for role in sorted(files):
             data = files[role]

@@ -35,6 +35,13 @@ class TestScreening(SandboxTestCase):
         self.assertEqual(results["res.partner,45"][0]["entry_id"], "EU.7001.10")
         self.assertIn("OFAC-SDN", body["list_versions"])
 
+    def test_api_key_required(self):
+        query = {"queries": [{"ref": "a", "name": "Ivan Petrov"}]}
+        for headers in ({}, {"X-Api-Key": "wrong-key"}):
+            response = self.http.post(self.url("screening", SCREEN), json=query, headers=headers, timeout=10)
+            self.assertError(response, 401, "invalid_api_key")
+        self.assertEqual(self.sandbox.state.screening.requests, 0)
+
     def test_limits(self):
         too_many = [{"ref": str(i), "name": "A B"} for i in range(101)]
         self.assertError(self.screen(too_many), 400, "too_many_queries")
