@@ -22,6 +22,11 @@
     "demo": [
         "demo/expense_backend_demo.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "expense_connector/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
 }
