@@ -15,11 +15,18 @@
         "views/account_journal_views.xml",
         "views/account_bank_statement_line_views.xml",
         "views/finance_backend_views.xml",
+        "views/finance_sync_job_views.xml",
+        "views/bank_reconcile_rule_views.xml",
         "wizards/bank_statement_upload_views.xml",
         "views/menus.xml",
         "data/job_type_data.xml",
         "data/ir_cron_data.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "bank_reconcile_feed/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
 }

@@ -247,6 +247,12 @@ def _entry(reader, ntry, statement):
                         entry.counterparty_name = _party(r, plen)
                     elif rname == party_acct and not entry.counterparty_iban:
                         entry.counterparty_iban = (r.findtext(reader.path("Id", "IBAN")) or "").strip()
+            elif name == "AmtDtls" and len(details) == 1:
+                instructed = child.find(reader.path("InstdAmt", "Amt"))
+                ccy = instructed.get("Ccy") if instructed is not None else None
+                if ccy and ccy != entry.currency and instructed.text:
+                    foreign = _amount(instructed.text, "the instructed amount of an entry of statement %r" % statement.identifier)
+                    entry.foreign_currency, entry.foreign_amount = ccy, foreign if credit else -foreign
             elif name == "RmtInf":
                 for r in child:
                     rname = r.tag[plen:]

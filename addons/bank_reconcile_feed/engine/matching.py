@@ -21,6 +21,16 @@ A reference match whose amount differs is a *partial* payment (less than the res
 within the tolerance, a full payment with the difference *written off*; the score drops a
 little. Two proposals for different items within ``AMBIGUITY_GAP`` of each other make the
 line *ambiguous*: it is never reconciled automatically.
+
+Foreign currency: an item's open amount is compared in the item's currency when the line is
+in that currency, or when the bank gave the line's amount in it (``foreign_currency`` and
+``amount_currency``); otherwise the item's open amount is converted into the line's currency
+with ``rate(from, to, date)`` at the line's date and must fit within ``fx_tolerance`` (a
+fraction): the difference is an exchange difference, not a write-off.
+
+Rules (:class:`Rule`, configured per journal) propose a counterpart account for recurring lines
+that pay no document (bank fees, salaries, card settlements, interest): rule ``rule:<id>``,
+score ``RULE_AUTO_SCORE`` (reconciled automatically) or ``RULE_PROPOSE_SCORE``.
 """
 import re
 from collections import defaultdict
@@ -39,6 +49,8 @@ _PREFIX_DIGITS = re.compile(r"([A-Z]+)(\d+)")
 _DIGIT_RUN = re.compile(r"\d[\d\s./\-]{4,}\d")
 _NAME_NOISE = re.compile(r"\b(BV|B\.V\.|NV|N\.V\.|SA|S\.A\.|GMBH|AG|LTD|LLC|SRL|SPRL|INC|VZW|SARL)\b")
 
+RULE_AUTO_SCORE = 0.95
+RULE_PROPOSE_SCORE = 0.70
 SCORES = {"end_to_end": 1.0, "structured_reference": 0.98, "reference_in_text": 0.96,
           "several_references": 0.96, "amount_iban": 0.90, "subset_sum": 0.88, "amount_name": 0.80}
 
@@ -69,18 +81,71 @@ class Item:
     end_to_end_id: str = ""
     currency: str = "EUR"
     partner_ibans: tuple = ()
+    residual_currency: Decimal = None   # open amount in ``currency`` (default: ``residual``)
+    open_amount: Decimal = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self.open_amount = self.residual if self.residual_currency is None else self.residual_currency
 
 
 @dataclass
 class Line:
     id: int
-    amount: Decimal
+    amount: Decimal                     # in ``currency``, the statement's (journal's) currency
     currency: str = "EUR"
     counterparty_iban: str = ""
     counterparty_name: str = ""
     remittance: str = ""
     structured_reference: str = ""
     end_to_end_id: str = ""
+    date: str = ""
+    foreign_currency: str = ""          # the currency the bank also gives the amount in, if any
+    amount_currency: Decimal = None     # the amount in ``foreign_currency``
+
+
+@dataclass
+class Rule:
+    """A configured counterpart for lines that pay no document. Text conditions are regular
+    expressions (``regex``) or case-insensitive substrings; empty conditions always hold."""
+    id: int
+    name: str
+    label: str = ""
+    counterparty: str = ""
+    iban: str = ""
+    regex: bool = False
+    amount_min: Decimal = None          # on the absolute amount
+    amount_max: Decimal = None
+    sign: str = "any"                   # any | in | out
+    auto: bool = False
+    partner_id: int = 0
+
+    def compile(self):
+        def one(text):
+            if not text:
+                return None
+            return re.compile(text if self.regex else re.escape(text), re.IGNORECASE)
+        self._label, self._counterparty, self._iban = one(self.label), one(self.counterparty), one(self.iban)
+        return self
+
+    def explain(self, line):
+        """Why the rule applies to ``line`` (a sentence), or None when it does not."""
+        amount = Decimal(line.amount)
+        if (self.sign == "in" and amount <= 0) or (self.sign == "out" and amount >= 0):
+            return None
+        if (self.amount_min is not None and abs(amount) < self.amount_min) or \
+                (self.amount_max is not None and abs(amount) > self.amount_max):
+            return None
+        why = []
+        for pattern, value, what in ((self._label, " ".join(filter(None, [line.remittance, line.structured_reference])), "text"),
+                                     (self._counterparty, line.counterparty_name, "counterparty"),
+                                     (self._iban, line.counterparty_iban.replace(" ", ""), "IBAN")):
+            if pattern is None:
+                continue
+            found = pattern.search(value or "")
+            if not found:
+                return None
+            why.append("%s %r" % (what, found.group(0)))
+        return "Rule %r applies (%s)" % (self.name, ", ".join(why) or "amount and direction")
 
 
 @dataclass
@@ -92,11 +157,13 @@ class Proposal:
     writeoff: Decimal = Decimal(0)     # amount written off (line amount - items' residual)
     partial: bool = False              # the line pays part of the item; the rest stays open
     partner_id: int = 0
+    rule_id: int = 0                   # the configured Rule behind a rule:<id> proposal
+    fx: bool = False                   # compared across currencies: Odoo books the exchange difference
 
     def as_dict(self):
         return {"item_ids": list(self.item_ids), "score": round(self.score, 4), "rule": self.rule,
                 "explanation": self.explanation, "writeoff": str(self.writeoff), "partial": self.partial,
-                "partner_id": self.partner_id}
+                "partner_id": self.partner_id, "rule_id": self.rule_id, "fx": self.fx}
 
 
 @dataclass
@@ -120,9 +187,13 @@ class MatchResult:
 class MatchIndex:
     """Indexes of the open items, built once per batch (dict lookups per line, no scans)."""
 
-    def __init__(self, items, tolerance=Decimal("0"), name_similarity=NAME_MIN_SIMILARITY):
+    def __init__(self, items, tolerance=Decimal("0"), name_similarity=NAME_MIN_SIMILARITY, rate=None,
+                 fx_tolerance=Decimal("0.01"), rules=()):
         self.items = {item.id: item for item in items}
         self.tolerance = Decimal(tolerance)
+        self.rate = rate
+        self.fx_tolerance = Decimal(fx_tolerance)
+        self.rules = [rule.compile() for rule in rules]
         self.name_similarity = name_similarity
         self.by_e2e = defaultdict(list)
         self.by_reference = defaultdict(list)
@@ -153,8 +224,8 @@ class MatchIndex:
                 self.partner_names.setdefault(item.partner_id, normalize_name(item.partner_name))
                 for iban in item.partner_ibans:
                     self.partner_by_iban[compact(iban)].add(item.partner_id)
-            self.cents[item.id] = cents(item.residual)
-            self.by_amount[self.cents[item.id]].append(item)
+            self.cents[item.id] = cents(item.open_amount)
+            self.by_amount[(item.currency, self.cents[item.id])].append(item)
         self.prefixes.discard("")
         self._prefix_re = re.compile("|".join(sorted(map(re.escape, self.prefixes), key=len, reverse=True))) \
             if self.prefixes else None
@@ -186,6 +257,7 @@ class MatchIndex:
 
     def match(self, line, limit=3):
         amount = Decimal(line.amount)
+        line_currency = line.currency
         proposals = []
         seen = set()
 
@@ -194,12 +266,31 @@ class MatchIndex:
             if not key or key in seen:
                 return
             seen.add(key)
-            total = sum((i.residual for i in items), Decimal(0))
+            if len(items) == 1 and items[0].currency == line_currency:   # the common case, inline
+                paid, total, how = amount, items[0].open_amount, ""
+            else:
+                compared = self._compare(line, items)
+                if compared is None:
+                    return
+                paid, total, how = compared
             base = SCORES[rule] if score is None else score
-            diff = amount - total
+            diff = paid - total
             writeoff, partial = Decimal(0), False
+            if how:
+                explanation += "; " + how
             if diff == 0:
                 pass
+            elif how and abs(diff) <= abs(total) * self.fx_tolerance and items[0].currency != line.currency \
+                    and line.foreign_currency != items[0].currency:
+                base -= 0.02
+                explanation += "; the difference of %s %s is an exchange difference" % (diff, line.currency)
+            elif how:
+                if len(items) == 1 and total and (paid / total) > 0 and abs(paid) < abs(total):
+                    partial, base = True, base - 0.04
+                    explanation += "; partial payment of %s of %s" % (paid, total)
+                else:
+                    base -= 0.5
+                    explanation += "; amount %s does not fit the open %s" % (paid, total)
             elif abs(diff) <= self.tolerance:
                 writeoff, base = diff, base - 0.02
                 explanation += "; difference %s within the tolerance of %s is written off" % (diff, self.tolerance)
@@ -211,7 +302,7 @@ class MatchIndex:
                 explanation += "; amount %s does not fit the open %s" % (amount, total)
             partners = {i.partner_id for i in items}
             proposals.append(Proposal(key, round(base, 4), rule, explanation, writeoff, partial,
-                                      partners.pop() if len(partners) == 1 else 0))
+                                      partners.pop() if len(partners) == 1 else 0, fx=bool(how)))
 
         e2e = (line.end_to_end_id or "").strip().upper()
         if e2e:
@@ -236,32 +327,77 @@ class MatchIndex:
         amount_cents = cents(amount)
         strong = any(p.score >= 0.95 for p in proposals)
         for partner_id in sorted(partners):
-            same = [i for i in self.by_partner[partner_id] if self.cents[i.id] == amount_cents]
+            same = [i for i in self.by_partner[partner_id]
+                    if (i.currency == line_currency and self.cents[i.id] == amount_cents)
+                    or (i.currency != line_currency and self._fits(line, i))]
             for item in same:
                 add([item], "amount_iban", "Amount %s and counterparty IBAN %s match %s of %s" % (
                     amount, line.counterparty_iban, item.number, item.partner_name))
             if not same and not strong:
-                for subset in self._subsets(self.by_partner[partner_id], amount):
+                for subset in self._subsets(self.by_partner[partner_id], amount, line.currency):
                     add(subset, "subset_sum", "%s (IBAN %s) has open items %s summing to %s" % (
                         subset[0].partner_name, line.counterparty_iban, ", ".join(i.number for i in subset), amount))
         if not proposals and line.counterparty_name:
             name = normalize_name(line.counterparty_name)
-            for item in self.by_amount.get(amount_cents, ()):
+            same = list(self.by_amount.get((line.currency, amount_cents), ()))
+            if line.foreign_currency and line.amount_currency is not None:
+                same += self.by_amount.get((line.foreign_currency, cents(line.amount_currency)), ())
+            for item in same:
                 similarity = fuzz.token_set_ratio(name, self.partner_names.get(item.partner_id, ""))
                 if similarity >= self.name_similarity:
                     add([item], "amount_name", "Amount %s matches %s; counterparty %r resembles %r (%d%%)" % (
                         amount, item.number, line.counterparty_name, item.partner_name, similarity),
                         score=SCORES["amount_name"] * similarity / 100)
 
+        for rule in self.rules:
+            why = rule.explain(line)
+            if why:
+                proposals.append(Proposal((), RULE_AUTO_SCORE if rule.auto else RULE_PROPOSE_SCORE, "rule:%d" % rule.id,
+                                          why + ("" if rule.auto else "; proposed only"), partner_id=rule.partner_id,
+                                          rule_id=rule.id))
+                break   # the first applicable rule (in sequence) wins
+
         proposals.sort(key=lambda p: (-p.score, p.item_ids))
         ambiguous = len(proposals) > 1 and proposals[0].score - proposals[1].score < AMBIGUITY_GAP \
-            and proposals[0].item_ids != proposals[1].item_ids
+            and (proposals[0].item_ids, proposals[0].rule_id) != (proposals[1].item_ids, proposals[1].rule_id)
         return MatchResult(line.id, proposals[:limit], ambiguous)
 
-    def _subsets(self, items, amount):
+    # ------------------------------------------------------------------ currencies
+    def _compare(self, line, items):
+        """``(paid, open, how)``: what the line pays and what the items leave open, in one
+        currency; ``how`` explains a comparison across currencies ('' when there is none).
+        None when the items are in several currencies or no rate is known."""
+        currency = items[0].currency
+        if len(items) > 1 and any(i.currency != currency for i in items):
+            return None
+        total = sum((i.open_amount for i in items), Decimal(0))
+        if currency == line.currency:
+            return Decimal(line.amount), total, ""
+        if line.foreign_currency == currency and line.amount_currency is not None:
+            return Decimal(line.amount_currency), total, "the bank gives the amount as %s %s (%s %s booked)" % (
+                line.amount_currency, currency, line.amount, line.currency)
+        rate = self.rate(currency, line.currency, line.date) if self.rate else None
+        if not rate:
+            return None
+        converted = (total * Decimal(rate)).quantize(Decimal("0.01"))
+        return Decimal(line.amount), converted, "the open %s %s is %s %s at the rate of %s" % (
+            total, currency, converted, line.currency, line.date or "the line's date")
+
+    def _fits(self, line, item):
+        """A foreign-currency item the line pays in full (exactly in the bank's foreign amount,
+        or within ``fx_tolerance`` at the rate)."""
+        compared = self._compare(line, [item])
+        if compared is None:
+            return False
+        paid, total, _how = compared
+        if line.foreign_currency == item.currency:
+            return paid == total
+        return abs(paid - total) <= abs(total) * self.fx_tolerance and paid * total > 0
+
+    def _subsets(self, items, amount, currency="EUR"):
         """Subsets of 2..SUBSET_MAX_SIZE of a partner's (oldest SUBSET_MAX_ITEMS) items summing to
         ``amount``: at most two are returned (two or more means ambiguous)."""
-        candidates = [i for i in items if (i.residual > 0) == (amount > 0)][:SUBSET_MAX_ITEMS]
+        candidates = [i for i in items if (i.residual > 0) == (amount > 0) and i.currency == currency][:SUBSET_MAX_ITEMS]
         values = [self.cents[i.id] for i in candidates]
         target = cents(amount)
         found = []

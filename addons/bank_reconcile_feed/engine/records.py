@@ -42,6 +42,8 @@ class Entry:
     structured_reference: str = ""
     reversal: bool = False
     statement: Statement = field(default=None, repr=False)
+    foreign_currency: str = ""     # the instructed amount's currency when it differs (camt AmtDtls/InstdAmt)
+    foreign_amount: Decimal = None  # the instructed amount, signed like ``amount``
 
     def import_id(self, account, occurrence=0):
         """The line's unique import id: the bank's reference when it is real, otherwise a SHA-256

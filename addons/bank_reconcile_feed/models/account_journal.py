@@ -16,9 +16,25 @@ class AccountJournal(models.Model):
     bank_writeoff_tolerance = fields.Monetary(
         string="Write-off tolerance", currency_field="currency_id", default=0.0,
         help="A difference up to this amount between a line and the items it pays is written off")
+    bank_fx_tolerance = fields.Float(
+        string="Exchange tolerance (%)", default=1.0,
+        help="A line without the bank's foreign amount pays a foreign-currency item in full when it is within "
+             "this percentage of the item's open amount converted at the company rate of the line's date; "
+             "the difference is booked as an exchange difference")
     bank_writeoff_account_id = fields.Many2one(
         "account.account", string="Write-off account", check_company=True,
         help="Account of the differences written off (e.g. bank fees)")
+
+    bank_reconcile_rule_ids = fields.Many2many(
+        "bank.reconcile.rule", string="Reconciliation rules", compute="_compute_bank_reconcile_rules",
+        groups="account.group_account_user,finance_sync_core.group_finance_sync_user",
+        help="Rules that apply to this journal (its own and those of every journal)")
+
+    def _compute_bank_reconcile_rules(self):
+        Rule = self.env["bank.reconcile.rule"]
+        for journal in self:
+            journal.bank_reconcile_rule_ids = Rule.search([
+                ("company_id", "=", journal.company_id.id), "|", ("journal_ids", "=", False), ("journal_ids", "in", journal.ids)])
 
     def _bank_iban(self):
         self.ensure_one()

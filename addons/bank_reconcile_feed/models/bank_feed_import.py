@@ -148,6 +148,12 @@ class BankFeedImport(models.AbstractModel):
         occurrence number so both are kept, and the same batch always gives the same ids."""
         occurrences = Counter()
         partners = self._partners_by_iban({e.counterparty_iban for e in entries if e.counterparty_iban})
+        currencies = {}
+        journal_currency = journal.currency_id or journal.company_id.currency_id
+        for code in {e.foreign_currency for e in entries if e.foreign_currency}:
+            currency = self.env["res.currency"].search([("name", "=", code)], limit=1)
+            if currency and currency != journal_currency:
+                currencies[code] = currency.id
         result = []
         for entry in entries:
             base = import_id(account, entry.booking_date, entry.amount, entry.counterparty_iban or entry.counterparty_name,
@@ -173,6 +179,10 @@ class BankFeedImport(models.AbstractModel):
                 "feed_structured_reference": entry.structured_reference or False,
                 "feed_match_state": "new",
             })
+            if entry.foreign_currency in currencies and entry.foreign_amount:
+                # the bank's amount in the payer's currency: FX items are matched on it
+                result[-1].update(foreign_currency_id=currencies[entry.foreign_currency],
+                                  amount_currency=float(entry.foreign_amount))
         return result
 
     @api.model
@@ -202,9 +212,14 @@ class BankFeedImport(models.AbstractModel):
         return lines
 
     @api.model
-    def _enqueue_match(self, journal, lines, key):
-        backend = journal.bank_feed_backend_id or self.env["finance.backend"].search(
+    def _backend_for(self, journal):
+        """The backend whose queue carries a journal's jobs: its feed's, else the company's bank backend."""
+        return journal.bank_feed_backend_id or self.env["finance.backend"].search(
             [("kind", "=", "bank"), ("company_id", "=", journal.company_id.id)], limit=1)
+
+    @api.model
+    def _enqueue_match(self, journal, lines, key):
+        backend = self._backend_for(journal)
         if not lines or not backend:
             return
         backend.enqueue("bank.match", payload={"line_ids": lines.ids}, key="match:%s" % key,

@@ -16,19 +16,26 @@ class BankReconcileProposal(models.Model):
     partner_id = fields.Many2one("res.partner")
     writeoff = fields.Float(string="Write-off")
     partial = fields.Boolean()
+    reconcile_rule_id = fields.Many2one("bank.reconcile.rule", string="Reconciliation rule", ondelete="cascade")
+    fx = fields.Boolean(string="Across currencies", help="Compared across currencies: the exchange difference is booked")
 
     def _engine_proposal(self):
         from decimal import Decimal
         from ..engine.matching import Proposal
         self.ensure_one()
         return Proposal(tuple(self.move_line_ids.ids), self.score, self.rule, self.explanation or "",
-                        Decimal(str(self.writeoff)), self.partial, self.partner_id.id)
+                        Decimal(str(self.writeoff)), self.partial, self.partner_id.id,
+                        rule_id=self.reconcile_rule_id.id, fx=self.fx)
 
     def action_accept(self):
+        self.check_access("read")
         for proposal in self:
-            line = proposal.statement_line_id
-            self.env["bank.reconcile"]._reconcile(line, proposal._engine_proposal(), how="manual")
+            line = proposal.statement_line_id._feed_sudo()
+            self.env["bank.reconcile"].sudo()._reconcile(line, proposal._engine_proposal(), how="manual")
             self.env["finance.audit.log"]._append(
                 "bank.accept", line, "Accepted proposal %s (%s, score %.2f)" % (proposal.rank, proposal.rule, proposal.score),
                 data={"rule": proposal.rule, "score": proposal.score, "items": proposal.move_line_ids.ids})
+            line._feed_resolve_review("Accepted proposal %s (%s: %s) by %s" % (
+                proposal.rank, proposal.rule, ", ".join(proposal.move_line_ids.move_id.mapped("name"))
+                or proposal.reconcile_rule_id.name, self.env.user.name))
         return True

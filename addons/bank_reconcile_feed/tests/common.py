@@ -15,7 +15,8 @@ TODAY = "2026-11-20"
 
 
 def camt053(account, statement_id, opening, entries, opening_date="2026-11-19", version="08"):
-    """A small camt.053 document; ``entries`` are dicts (amount signed, ref, remittance, iban, name, e2e)."""
+    """A small camt.053 document; ``entries`` are dicts (amount signed, ref, remittance, iban, name, e2e,
+    instructed: (currency, amount) the payer instructed)."""
     ntries = []
     closing = opening
     for e in entries:
@@ -23,11 +24,12 @@ def camt053(account, statement_id, opening, entries, opening_date="2026-11-19", 
         party = "Dbtr" if e["amount"] > 0 else "Cdtr"
         ntries.append(
             '<Ntry><Amt Ccy="EUR">%.2f</Amt><CdtDbtInd>%s</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
-            "<BookgDt><Dt>%s</Dt></BookgDt><ValDt><Dt>%s</Dt></ValDt>%s<NtryDtls><TxDtls><Refs>%s</Refs>"
+            "<BookgDt><Dt>%s</Dt></BookgDt><ValDt><Dt>%s</Dt></ValDt>%s<NtryDtls><TxDtls><Refs>%s</Refs>%s"
             "<RltdPties><%s><Pty><Nm>%s</Nm></Pty></%s>%s</RltdPties><RmtInf><Ustrd>%s</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>" % (
                 abs(e["amount"]), "CRDT" if e["amount"] > 0 else "DBIT", e.get("date", TODAY), e.get("date", TODAY),
                 "<AcctSvcrRef>%s</AcctSvcrRef>" % e["ref"] if e.get("ref") else "",
                 "<EndToEndId>%s</EndToEndId>" % e.get("e2e", "NOTPROVIDED"),
+                '<AmtDtls><InstdAmt><Amt Ccy="%s">%s</Amt></InstdAmt></AmtDtls>' % e["instructed"] if e.get("instructed") else "",
                 party, e.get("name", "Someone"), party,
                 "<%sAcct><Id><IBAN>%s</IBAN></Id></%sAcct>" % (party, e["iban"], party) if e.get("iban") else "",
                 e.get("remittance", ""), ))

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 from hypothesis import given, settings, strategies as st
 
-from ..engine.matching import Item, Line, MatchIndex, compact
+from ..engine.matching import Item, Line, MatchIndex, Rule, compact
 
 IBAN = "BE71096123456769"
 
@@ -95,6 +95,70 @@ class TestRules(unittest.TestCase):
     def test_top3(self):
         index = MatchIndex([Item(i, D("10"), 7, "Acme", "INV/%d" % i, partner_ibans=(IBAN,)) for i in range(1, 8)])
         self.assertEqual(len(index.match(Line(1, D("10"), counterparty_iban=IBAN)).proposals), 3)
+
+
+class TestForeignCurrency(unittest.TestCase):
+    """An item of 1000 USD booked at 500.00 EUR; the line's date has 1 USD = 0.4762 EUR."""
+
+    def setUp(self):
+        self.index = MatchIndex(
+            [Item(1, D("500.00"), 7, "Acme Inc", "INV/2026/00001", currency="USD", residual_currency=D("1000.00"),
+                  partner_ibans=(IBAN,)),
+             Item(2, D("476.20"), 8, "Other BV", "INV/2026/00002")],
+            rate=lambda f, t, day: D("0.4762") if (f, t, day) == ("USD", "EUR", "2026-11-20") else None,
+            fx_tolerance=D("0.01"))
+
+    def test_bank_foreign_amount_is_compared_in_the_item_currency(self):
+        result = self.index.match(Line(1, D("470.00"), remittance="INV/2026/00001", date="2026-11-20",
+                                       foreign_currency="USD", amount_currency=D("1000.00")))
+        self.assertEqual((result.best.item_ids, result.best.writeoff, result.best.fx), ((1,), D(0), True))
+        self.assertIsNotNone(result.auto(0.9))
+        partial = self.index.match(Line(2, D("200.00"), remittance="INV/2026/00001", date="2026-11-20",
+                                        foreign_currency="USD", amount_currency=D("400.00"))).best
+        self.assertTrue(partial.partial)
+
+    def test_company_rate_within_tolerance_is_an_exchange_difference(self):
+        best = self.index.match(Line(1, D("474.00"), remittance="INV/2026/00001", date="2026-11-20")).best
+        self.assertFalse(best.partial)
+        self.assertEqual(best.writeoff, D(0), "an exchange difference, not a write-off")
+        self.assertIn("476.20", best.explanation)
+        far = self.index.match(Line(2, D("490.00"), remittance="INV/2026/00001", date="2026-11-20")).best
+        self.assertLess(far.score, 0.5)
+        # no rate known for the date: a foreign item cannot be compared, so it is not proposed
+        self.assertIsNone(self.index.match(Line(3, D("476.20"), remittance="INV/2026/00001", date="2026-01-01")).best)
+
+    def test_amount_and_iban_across_currencies_never_mixes_in_same_currency_items(self):
+        result = self.index.match(Line(1, D("476.20"), counterparty_iban=IBAN, date="2026-11-20"))
+        self.assertEqual(result.best.item_ids, (1,))
+        self.assertEqual(self.index.match(Line(2, D("476.20"), counterparty_name="Other BV")).best.item_ids, (2,))
+
+
+class TestRulesEngine(unittest.TestCase):
+    def rules(self):
+        return [Rule(1, "Bank fees", label="fee", sign="out", amount_max=D("50"), auto=True),
+                Rule(2, "Salaries", label=r"^SALARY \d{4}-\d{2}", regex=True, sign="out"),
+                Rule(3, "Card settlement", counterparty="worldline", iban="BE10", sign="in")]
+
+    def test_conditions_sign_range_and_order(self):
+        index = MatchIndex([Item(1, D("-12.10"), 5, "Bank", "BILL/2026/0001")], rules=self.rules())
+        fee = index.match(Line(1, D("-11.50"), remittance="Account FEE 11/2026")).best
+        self.assertEqual((fee.rule, fee.rule_id, fee.item_ids), ("rule:1", 1, ()))
+        self.assertIn("Bank fees", fee.explanation)
+        self.assertIsNotNone(index.match(Line(1, D("-11.50"), remittance="fee")).auto(0.9))
+        self.assertIsNone(index.match(Line(2, D("-60.00"), remittance="fee")).best, "above the range")
+        self.assertIsNone(index.match(Line(3, D("11.50"), remittance="fee")).best, "money in")
+        salary = index.match(Line(4, D("-2500"), remittance="SALARY 2026-11 Ana")).best
+        self.assertEqual(salary.rule_id, 2)
+        self.assertIsNone(index.match(Line(4, D("-2500"), remittance="advance SALARY 2026-11")).auto(0.5))
+        card = index.match(Line(5, D("812.00"), counterparty_name="Worldline SA", counterparty_iban="BE10 0000")).best
+        self.assertEqual(card.rule_id, 3)
+        self.assertIsNone(index.match(Line(6, D("812.00"), counterparty_name="Worldline SA")).best, "IBAN differs")
+
+    def test_a_document_match_as_strong_as_a_rule_is_ambiguous(self):
+        index = MatchIndex([Item(1, D("-12.10"), 5, "Bank", "BILL/2026/0001")], rules=self.rules())
+        result = index.match(Line(1, D("-12.10"), remittance="fee BILL/2026/0001"))
+        self.assertTrue(result.ambiguous)
+        self.assertIsNone(result.auto(0.9))
 
 
 NUMBERS = st.integers(min_value=1, max_value=99999)

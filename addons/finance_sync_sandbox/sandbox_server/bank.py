@@ -41,10 +41,12 @@ class BankState:
         self.transactions = {}
         self.id_changes = []
         self._day_seq = {}
-        self._invoice_seq = 30
         self.counterparty_ibans = {}
         for name in data.COUNTERPARTIES_IN + data.COUNTERPARTIES_OUT:
             self.counterparty_ibans[name] = data.random_iban(self.rng)
+        # the demo's customer invoices: incoming credit transfers pay them (data.PAYMENT_STYLES)
+        self.invoices = data.make_bank_invoices(self.rng, today, max(8, int(settings["bank_history_days"]) * 3),
+                                                self.counterparty_ibans)
         for iban in self.accounts:
             self._generate(iban)
 
@@ -105,11 +107,40 @@ class BankState:
             "bank_reference": fields.get("bank_reference") or self.bank_reference(iban),
             "account": iban,
             "kind": fields.get("kind"),
+            "style": fields.get("style"),   # how it pays the demo's invoices (data.PAYMENT_STYLES)
+            "pays": [],                     # the invoice numbers it pays
         }
         if txn["id"] in self.transactions:
             raise ApiError(409, "duplicate_id", "transaction %s exists" % txn["id"])
         self.transactions[txn["id"]] = txn
+        if fields.get("pays"):
+            self._settle(txn, fields["style"], fields["pays"])
         return txn
+
+    def _settle(self, txn, style, pays):
+        """Note on the invoices what ``txn`` pays (kept with the transaction itself, whose id may
+        still change when a pending transaction is booked)."""
+        by_number = {inv["number"]: inv for inv in self.invoices}
+        txn["style"] = style
+        txn["pays"] = [number for number, _amount in pays]
+        for number, amount in pays:
+            invoice = by_number[number]
+            open_amount = invoice["amount"] if invoice["residual"] is None else invoice["residual"]
+            if style != "duplicate":
+                invoice["residual"] = open_amount - amount
+            invoice["payments"].append({"txn": txn, "style": style, "amount": amount})
+
+    def invoice_view(self, invoice):
+        return {
+            "number": invoice["number"], "customer": invoice["customer"], "customer_iban": invoice["customer_iban"],
+            "amount": fmt_amount(invoice["amount"], invoice["currency"]), "currency": invoice["currency"],
+            "invoice_date": invoice["invoice_date"], "structured_reference": invoice["structured_reference"],
+            "open": fmt_amount(invoice["amount"] if invoice["residual"] is None else invoice["residual"],
+                               invoice["currency"]),
+            "payments": [{"transaction_id": p["txn"]["id"], "status": p["txn"]["status"], "account": p["txn"]["account"],
+                          "booking_date": p["txn"]["booking_date"], "style": p["style"],
+                          "amount": fmt_amount(p["amount"], invoice["currency"])} for p in invoice["payments"]],
+        }
 
     def book(self, txn_id, booking_date, change_id, new_id=None, value_date=None):
         """Book a pending transaction; its id changes when asked to (or the knob is on)."""
@@ -133,10 +164,6 @@ class BankState:
         return txn
 
     # ---------------------------------------------------------------- generation
-    def _invoice(self):
-        self._invoice_seq += self.rng.randint(1, 4)
-        return "INV/%d/%05d" % (self.today.year, self._invoice_seq)
-
     def _generate(self, iban):
         rng = self.rng
         day = self.start
@@ -147,7 +174,14 @@ class BankState:
                 kind = "card" if weekend else rng.choices(
                     ["credit_transfer_in", "credit_transfer_out", "card", "direct_debit"],
                     weights=[40, 30, 18, 12])[0]
-                self.add(iban, booking_date=day, **self._random_fields(kind, day))
+                fields = self._random_fields(kind, day)
+                booked_on = day + datetime.timedelta(days=1)
+                if kind == "credit_transfer_in" and booked_on < self.today and rng.random() < 0.1:
+                    # seen pending on the day, booked the next with another id (the contract allows it)
+                    pending = self.add(iban, status="pending", **dict(fields, value_date=day))
+                    self.book(pending["id"], booked_on, change_id=True, value_date=day)
+                else:
+                    self.add(iban, booking_date=day, **fields)
             if day.day == 25 or (day.day in (23, 24) and day.weekday() == 4):
                 month = day.isoformat()[:7]
                 if not any(t["kind"] == "salaries" and t["booking_date"][:7] == month
@@ -168,25 +202,43 @@ class BankState:
             kind = rng.choice(["credit_transfer_in", "card", "credit_transfer_out"])
             self.add(iban, status="pending", **self._random_fields(kind, self.today))
 
+    def _invoice_payment(self):
+        """Fields of an incoming credit transfer paying the demo's invoices in one of the
+        realistic styles (``data.PAYMENT_STYLES``), with ``style`` and ``pays`` noted."""
+        rng = self.rng
+        style = rng.choices([s for s, _w in data.PAYMENT_STYLES], weights=[w for _s, w in data.PAYMENT_STYLES])[0]
+        unpaid = [i for i in self.invoices if i["residual"] is None]
+        paid = [i for i in self.invoices if i["residual"] is not None and not i["residual"]]
+        if style == "duplicate" and not paid:
+            style = "exact"
+        if style == "unknown" or not (unpaid or style == "duplicate"):
+            return dict(data.unknown_payment(rng), style="unknown")
+        if style == "duplicate":
+            invoice = rng.choice(paid)
+            fields, _pays = data.invoice_payment(rng, "exact", dict(invoice, residual=None))
+            return dict(fields, style=style, pays=[(invoice["number"], invoice["amount"])])
+        partly = [i for i in self.invoices if i["residual"]]
+        if partly and rng.random() < 0.5:
+            # the rest of a partly paid invoice, by reference
+            invoice = partly[0]
+            style = "exact"
+        else:
+            invoice = rng.choice(unpaid[:6])   # customers pay the older invoices first, not in order
+        others = ()
+        if style == "multi":
+            others = [i for i in unpaid if i["customer"] == invoice["customer"] and i is not invoice][:1]
+            if not others:
+                style = "exact"
+        if style == "partial" and invoice["residual"] is not None:
+            style = "exact"
+        fields, pays = data.invoice_payment(rng, style, invoice, others)
+        return dict(fields, style=style, pays=pays)
+
     def _random_fields(self, kind, day):
         rng = self.rng
         if kind == "credit_transfer_in":
-            name = rng.choice(data.COUNTERPARTIES_IN)
-            fields = {"amount": data.rand_amount(rng, 250, 25000, "EUR"),
-                      "counterparty_name": name, "counterparty_iban": self.counterparty_ibans[name],
-                      "end_to_end_id": data.alnum(rng, rng.randint(16, 35))
-                      if rng.random() < 0.5 else None}
-            style = rng.random()
-            if style < 0.6:
-                fields["remittance_info"] = self._invoice() + rng.choice(["", " thank you",
-                                                                          " - payment"])
-            elif style < 0.85:
-                fields["structured_reference"] = data.rf_reference(
-                    "%d%07d" % (self.today.year % 100, rng.randint(0, 9999999)))
-                fields["remittance_info"] = ""
-            else:
-                fields["remittance_info"] = "Order %d / %s" % (rng.randint(10000, 99999),
-                                                             name.split()[0])
+            fields = self._invoice_payment()
+            fields["end_to_end_id"] = data.alnum(rng, rng.randint(16, 35)) if rng.random() < 0.5 else None
         elif kind == "credit_transfer_out":
             name = rng.choice(data.COUNTERPARTIES_OUT)
             fields = {"amount": -data.rand_amount(rng, 100, 15000, "EUR"),
@@ -378,6 +430,13 @@ class BankApi(OAuthMixin):
                                                 a["currency"]),
              "pending": [public(t) for t in state.pending(a["iban"])]}
             for a in state.accounts.values()]})
+
+    @route("/_sandbox/bank/invoices", methods=("GET",), auth=False)
+    def admin_invoices(self, ctx):
+        """The demo's customer invoices and the transactions that pay them (the truth the
+        matching of the bank lines can be checked against)."""
+        state = ctx.state.bank
+        return json_response({"data": [state.invoice_view(inv) for inv in state.invoices]})
 
     @route("/_sandbox/bank/accounts/<iban>/transactions", methods=("POST",), auth=False)
     def admin_inject(self, ctx, iban):

@@ -205,3 +205,91 @@ COUNTERPARTIES_OUT = ["Proximus NV", "Engie Electrabel", "Securex VZW", "Bol.com
 
 def money(value, currency="EUR"):
     return fmt_amount(value, currency)
+
+
+# The demo's open customer invoices, paid through the bank feed in the ways customers really
+# pay: (style, weight). Each style is one credit transfer (or two, for a double payment).
+PAYMENT_STYLES = [
+    ("exact", 24),        # the invoice number as the remittance, the exact amount
+    ("noise", 14),        # the number reformatted inside other text ("betaling inv 2026-00042 PO 4711")
+    ("structured", 12),   # the invoice's RF creditor reference, no text
+    ("amount_only", 8),   # the exact amount from the customer's known IBAN, text says nothing
+    ("partial", 6),       # part of the invoice (the rest stays open, paid later by reference)
+    ("multi", 6),         # two invoices of the customer in one transfer
+    ("fee", 6),           # the amount less the payer's bank charges (1.00-2.00)
+    ("duplicate", 3),     # the customer pays an invoice they already paid, a second time
+    ("unknown", 9),       # a payer who owes nothing
+]
+UNKNOWN_PAYERS = ["J. Peeters", "Onbekende Klant BV", "Stichting Vrienden", "M. Dubois", "Cash Deposit"]
+
+
+def make_bank_invoices(rng, today, count, ibans):
+    """The demo's open customer invoices the bank feed pays, oldest first: the sale journal's
+    numbers (``INV/<year>/<5 digits>``), customer, the customer's IBAN, amount, invoice date
+    and RF creditor reference. Deterministic for a given ``rng`` state."""
+    invoices = []
+    for seq in range(1, count + 1):
+        customer = rng.choice(COUNTERPARTIES_IN)
+        invoices.append({
+            "number": "INV/%d/%05d" % (today.year, seq),
+            "customer": customer,
+            "customer_iban": ibans[customer],
+            "amount": rand_amount(rng, 250, 25000, "EUR"),
+            "currency": "EUR",
+            "invoice_date": (today - datetime.timedelta(days=60 - seq * 40 // max(count, 1))).isoformat(),
+            "structured_reference": rf_reference("%d%07d" % (today.year % 100, seq)),
+            "residual": None,     # set by the bank as it pays (None: not paid at all)
+            "payments": [],
+        })
+    return invoices
+
+
+def reformat_number(rng, number):
+    """``INV/2026/00042`` as people type it: ``inv 2026-00042``, ``INV2026 00042``, ``Inv-2026/00042``."""
+    prefix, year, seq = number.split("/")
+    first, second = rng.choice([(" ", "-"), ("", " "), ("-", "/"), (" ", " "), ("", "")])
+    return "%s%s%s%s%s" % (rng.choice([prefix, prefix.lower(), prefix.title()]), first, year, second, seq)
+
+
+def invoice_payment(rng, style, invoice, others=()):
+    """Fields of a credit transfer paying ``invoice`` (and ``others``, for ``multi``) in
+    ``style``, and what it settles: ``[(number, amount settled)]`` (for ``fee`` the whole open
+    amount: the charges are the payer's). Amounts are Decimal."""
+    open_amount = invoice["residual"] if invoice["residual"] is not None else invoice["amount"]
+    fields = {"counterparty_name": invoice["customer"], "counterparty_iban": invoice["customer_iban"],
+              "remittance_info": invoice["number"], "amount": open_amount}
+    pays = [(invoice["number"], open_amount)]
+    if style == "exact":
+        fields["remittance_info"] += rng.choice(["", " thank you", " - payment"])
+    elif style == "noise":
+        fields["remittance_info"] = rng.choice(["Betaling %s PO %d", "Payment for %s order %d thanks",
+                                                "Fact. %s / ref %d"]) % (reformat_number(rng, invoice["number"]),
+                                                                         rng.randint(1000, 99999))
+    elif style == "structured":
+        fields["structured_reference"] = invoice["structured_reference"]
+        fields["remittance_info"] = ""
+    elif style == "amount_only":
+        fields["remittance_info"] = rng.choice(["", "payment", "invoice payment"])
+    elif style == "partial":
+        paid = quantize(open_amount * D(rng.randint(30, 60)) / 100, "EUR")
+        fields.update(amount=paid, remittance_info="Part payment %s" % invoice["number"])
+        pays = [(invoice["number"], paid)]
+    elif style == "multi":
+        total, numbers = open_amount, [invoice["number"]]
+        for other in others:
+            other_open = other["residual"] if other["residual"] is not None else other["amount"]
+            total += other_open
+            numbers.append(reformat_number(rng, other["number"]))
+            pays.append((other["number"], other_open))
+        fields.update(amount=total, remittance_info=" ".join(numbers))
+    elif style == "fee":
+        charges = D(rng.randint(100, 200)) / 100
+        fields.update(amount=open_amount - charges, remittance_info="%s less charges" % invoice["number"])
+    return fields, pays
+
+
+def unknown_payment(rng):
+    """A credit transfer from someone who owes nothing: no invoice, an IBAN nobody knows."""
+    return {"counterparty_name": rng.choice(UNKNOWN_PAYERS), "counterparty_iban": random_iban(rng),
+            "amount": rand_amount(rng, 20, 900, "EUR"),
+            "remittance_info": rng.choice(["Order %d" % rng.randint(10000, 99999), "gift", "donation", ""])}

@@ -81,6 +81,70 @@ class TestBankTransactions(SandboxTestCase):
         self.assertIn(injected.json()["id"], {t["id"] for t in day})
 
 
+class TestBankPaysTheDemoInvoices(SandboxTestCase):
+    """Incoming transfers pay the demo's invoices the ways customers pay (data.PAYMENT_STYLES);
+    /_sandbox/bank/invoices tells which transaction pays what, so matching can be checked."""
+
+    def test_invoices_are_paid_in_realistic_ways(self):
+        invoices = self.admin("GET", "/bank/invoices").json()["data"]
+        booked = {t["id"]: t for t in self.sandbox.state.bank.transactions.values() if t["status"] == "booked"}
+        customers = {inv["customer_iban"] for inv in invoices}
+        styles = set()
+        for inv in invoices:
+            self.assertRegex(inv["number"], r"^INV/2026/\d{5}$")
+            self.assertTrue(data.rf_is_valid(inv["structured_reference"]))
+            settled = D(0)
+            for pay in inv["payments"]:
+                styles.add(pay["style"])
+                if pay["style"] != "duplicate":
+                    settled += D(pay["amount"])
+                if pay["status"] != "booked":
+                    continue
+                txn = booked[pay["transaction_id"]]
+                compact = txn["remittance_info"].upper().replace(" ", "").replace("-", "").replace("/", "")
+                if pay["style"] in ("exact", "partial", "fee", "duplicate"):
+                    self.assertIn(inv["number"], txn["remittance_info"])
+                if pay["style"] in ("noise", "multi"):
+                    self.assertIn(inv["number"].replace("/", ""), compact)
+                if pay["style"] == "structured":
+                    self.assertEqual(txn["structured_reference"], inv["structured_reference"])
+                if pay["style"] == "amount_only":
+                    self.assertNotIn(inv["number"].split("/")[-1], txn["remittance_info"])
+                    self.assertEqual(D(txn["amount"]), D(pay["amount"]))
+                if pay["style"] == "fee":
+                    self.assertTrue(D(1) <= D(pay["amount"]) - D(txn["amount"]) <= D(2))
+                if pay["style"] == "partial":
+                    self.assertLess(D(txn["amount"]), D(inv["amount"]))
+                self.assertEqual(txn["counterparty_iban"], inv["customer_iban"])
+            self.assertEqual(settled + D(inv["open"]), D(inv["amount"]), inv["number"])
+        self.assertEqual(styles, {s for s, _w in data.PAYMENT_STYLES} - {"unknown"})
+        self.assertTrue(any(D(inv["open"]) == D(inv["amount"]) for inv in invoices), "some invoices stay unpaid")
+        unknown = [t for t in booked.values() if t["style"] == "unknown"]
+        self.assertTrue(unknown)
+        self.assertFalse({t["counterparty_iban"] for t in unknown} & customers)
+
+    def test_pending_transactions_were_booked_under_another_id(self):
+        state = self.sandbox.state.bank
+        self.assertTrue(state.id_changes)
+        for change in state.id_changes:
+            self.assertNotIn(change["old_id"], state.transactions)
+            booked = state.transactions[change["new_id"]]
+            self.assertEqual(booked["status"], "booked")
+            self.assertEqual(booked["kind"], "credit_transfer_in")
+        self.assertTrue(any(t["pays"] for t in state.pending(IBAN) + state.pending("NL91ABNA0417164300")),
+                        "pending transfers pay invoices too")
+
+    def test_deterministic_per_seed(self):
+        from ..sandbox_server.bank import BankState
+
+        def snapshot(seed):
+            state = BankState(seed, datetime.date(2026, 11, 20), {"bank_history_days": 30})
+            return ([(t["id"], t["amount"], t["remittance_info"]) for t in state.transactions.values()],
+                    [state.invoice_view(i) for i in state.invoices])
+        self.assertEqual(snapshot(7), snapshot(7))
+        self.assertNotEqual(snapshot(7), snapshot(8))
+
+
 class TestBalancesAndStatements(SandboxTestCase):
     def test_balance_continuity(self):
         today = datetime.date.fromisoformat(TODAY)
