@@ -62,12 +62,13 @@ class BankReconcile(models.AbstractModel):
         that appears in its text): a superset of what the engine can find for it, so a review
         job does not read every open item of the company."""
         self.env["account.move.line"].flush_model()
+        self.env["account.payment"].flush_model(["finance_end_to_end_id"])
         narrow, args = "", {"company": company.id, "outstanding": self._outstanding_accounts(company)}
         if for_line is not None:
             narrow = """
                AND (aml.partner_id = ANY(%(partners)s)
                     OR ABS(aml.amount_residual) = %(amount)s OR ABS(aml.amount_residual_currency) = ANY(%(amounts)s)
-                    OR (%(e2e)s != '' AND m.ref = %(e2e)s)
+                    OR (%(e2e)s != '' AND (m.ref = %(e2e)s OR pay.finance_end_to_end_id = %(e2e)s))
                     OR (%(ref)s != '' AND UPPER(REGEXP_REPLACE(m.payment_reference, '[^0-9A-Za-z]', '', 'g')) = %(ref)s)
                     OR (LENGTH(REGEXP_REPLACE(m.name, '[^0-9A-Za-z]', '', 'g')) >= 3
                         AND POSITION(UPPER(REGEXP_REPLACE(m.name, '[^0-9A-Za-z]', '', 'g')) IN %(text)s) > 0))"""
@@ -82,9 +83,11 @@ class BankReconcile(models.AbstractModel):
                         text=compact(" ".join(filter(None, [for_line.payment_ref, for_line.feed_structured_reference]))) or "")
         self.env.cr.execute("""
             SELECT aml.id, aml.amount_residual, aml.partner_id, COALESCE(p.name, ''), COALESCE(m.name, ''),
-                   COALESCE(m.payment_reference, ''), COALESCE(m.ref, ''), c.name, aml.amount_residual_currency
+                   COALESCE(m.payment_reference, ''), COALESCE(NULLIF(pay.finance_end_to_end_id, ''), m.ref, ''),
+                   c.name, aml.amount_residual_currency
               FROM account_move_line aml
               JOIN account_move m ON m.id = aml.move_id
+         LEFT JOIN account_payment pay ON pay.id = m.origin_payment_id
               JOIN account_account a ON a.id = aml.account_id
               JOIN res_currency c ON c.id = aml.currency_id
          LEFT JOIN res_partner p ON p.id = aml.partner_id

@@ -46,6 +46,13 @@ class AccountPayment(models.Model):
     _name = "account.payment"
     _inherit = ["account.payment", "finance.correlated.mixin"]
 
+    # set by a connector that sends the payment in a payment file (treasury_connector), read by
+    # bank matching (bank_reconcile_feed): the bank line that books it quotes the same id
+    finance_end_to_end_id = fields.Char(
+        string="EndToEndId sent", copy=False, readonly=True, index="btree_not_null",
+        help="The EndToEndId the payment was sent to the bank with; the bank statement line that "
+             "books it carries the same id and is matched to the payment by it.")
+
     def _finance_trace_related(self):
         return list(self.move_id) + self.move_id._finance_trace_related()
 

@@ -55,7 +55,9 @@ class AccountPayment(models.Model):
 
     def _treasury_ensure_end_to_end_id(self):
         for payment in self.filtered(lambda p: not p.treasury_end_to_end_id):
-            protection.internal(payment).treasury_end_to_end_id = uuid.uuid4().hex
+            end_to_end = uuid.uuid4().hex
+            protection.internal(payment).write({"treasury_end_to_end_id": end_to_end,
+                                                "finance_end_to_end_id": end_to_end})
 
     def _treasury_bills(self):
         return (self.reconciled_bill_ids | self.invoice_ids).filtered(lambda m: m.is_purchase_document(True))
