@@ -23,13 +23,14 @@ def entry_rows(cr, where, params):
     cr.execute("""
         SELECT e.id, e.entity_type, e.name, e.aliases, e.countries, e.dates_of_birth
           FROM screening_list_entry e JOIN screening_list l ON l.id = e.list_id
-         WHERE e.active AND l.active AND """ + where, params)
+         WHERE e.active AND l.active AND l.kind != 'provider' AND """ + where, params)
     for entry_id, etype, name, aliases, countries, dobs in cr.fetchall():
         yield entry_id, etype, [name] + _split(aliases), _split(countries), _split(dobs)
 
 
 def build(cr, entry_ids=None):
-    """An Index over every active entry of the active lists (or only ``entry_ids``)."""
+    """An Index over every active entry of the active lists (or only ``entry_ids``); the hits an
+    external provider reported (lists of kind ``provider``) are its own, never screened locally."""
     if entry_ids is not None:
         return Index(entry_rows(cr, "e.id = ANY(%s)", (list(entry_ids),)))
     return Index(entry_rows(cr, "TRUE", ()))
@@ -56,8 +57,8 @@ def current(env):
         started = time.monotonic()
         index = build(cr)
         _cache[key] = (sig, index)
-        _logger.info("Screening index built: %d entries, %d names in %.2fs",
-                     len(index), len(index.names), time.monotonic() - started)
+        _logger.info("Screening index built: %d entries, %d names, %d distinct tokens in %.2fs",
+                     len(index), len(index.names), len(index.vtok), time.monotonic() - started)
         return index
 
 

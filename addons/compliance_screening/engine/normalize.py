@@ -37,10 +37,11 @@ group holding holdings international intl trading enterprise enterprises industr
 y de del la le les el das der die bhd sdn pte pvt private public joint stock ltda cia sac eirl kft zrt rt doo
 dd ad ead sp zoo spzoo sro as akciova spolecnost mbh ug se societe anonyme limitada company's
 kia kompany kompani kompaniya korp korporation korporatsiya grupo grup sociedad kv cv sks sk rl scs sac
-organization organisation organizatsion""".split())
+organization organisation organizatsion ink llk internacional internazionale corporacion organizacion
+sociedade societa industrias society compania companhia compagnie""".split())
 # Particles that connect names: matched but carry little weight
 PARTICLES = frozenset("al el bin ibn bint abu abou abd abdul ben van von der den da di du de dos la le mc mac".split())
-LEGAL_WEIGHT = 0.1
+LEGAL_WEIGHT = 0.2
 PARTICLE_WEIGHT = 0.35
 
 
@@ -79,31 +80,38 @@ def fold(text):
 
 
 _DOTTED = re.compile(r"\b(?:[a-z]\.){2,}")  # s.a. b.v. s.r.l. -> sa bv srl
+_DOTTED_ANY = re.compile(r"(?<!\w)(?:[^\W\d_]\.){2,}")
+_KO_DOT = re.compile(r"\bko\.(?=\W|$)")
 
 
 def tokens(text):
     """Normalised tokens of a name, given names first ('MUGABE, Robert' -> 'robert', 'mugabe';
     'O'Brien' -> 'obrien'; 'AL-QAIDA' -> 'al', 'qaida'; 'S.A.' -> 'sa')."""
+    if "." in text and not text.isascii():  # dotted initials in any script ('Х.Л.П.' -> 'ХЛП')
+        text = _DOTTED_ANY.sub(lambda m: m.group(0).replace(".", "") + " ", text)
     text = fold(text).replace("'", "").replace("`", "")
     if text.count(",") == 1:
         last, first = text.split(",")
         text = first + " " + last
     if "." in text:
         text = _DOTTED.sub(lambda m: m.group(0).replace(".", "") + " ", text)
+        text = _KO_DOT.sub("co", text)  # 'Ко.' (Cyrillic 'Co.') is the company abbreviation
     return [t for t in _SPLIT.split(text) if t]
 
 
+@lru_cache(maxsize=200_000)
 def weight(token):
-    if token in LEGAL_FORMS or (len(token) > 1 and len(token) <= _LEGAL_SPELLINGS.get(spelling(token), -9) + 2):
+    if token in LEGAL_FORMS or _legal_variant(token):
         return LEGAL_WEIGHT
     if token in PARTICLES or len(token) == 1:
         return PARTICLE_WEIGHT
     return 1.0
 
 
-_PHONETIC_SUBS = (("shch", "s"), ("sch", "s"), ("tch", "c"), ("dzh", "j"), ("dj", "j"), ("kh", "h"), ("gh", "g"),
-                  ("ph", "f"), ("th", "t"), ("dh", "d"), ("sh", "s"), ("ch", "c"), ("zh", "j"), ("ts", "s"), ("ck", "k"),
-                  ("x", "ks"), ("ou", "u"), ("ee", "i"), ("oo", "u"))
+# 'x' first: 'exchange' and its Cyrillic round trip 'ekschange' must give the same key
+_PHONETIC_SUBS = (("x", "ks"), ("shch", "s"), ("sch", "s"), ("tch", "c"), ("dzh", "j"), ("dj", "j"), ("kh", "h"),
+                  ("gh", "g"), ("ph", "f"), ("th", "t"), ("dh", "d"), ("sh", "s"), ("ch", "c"), ("zh", "j"), ("ts", "s"),
+                  ("ck", "k"), ("ou", "u"), ("ee", "i"), ("oo", "u"))
 _PHONETIC_MAP = str.maketrans({"c": "k", "q": "k", "w": "v", "z": "s", "y": "i", "e": "i", "o": "u"})
 _VOWELS = set("aiu")  # after the map: e/y -> i, o -> u
 
@@ -150,8 +158,51 @@ def phonetic(token):
     return _collapse(_folded_letters(token), _VOWELS) or token
 
 
-# transliterated legal forms ('ink', 'kholdings', 'llk') weigh as little as the originals
+# transliterated or misspelt legal forms ('kholdings', 'kompania', 'corporaton') weigh as little
+# as the originals. Only for tokens of 5+ letters: short spelling twins of legal forms are
+# usually names ('shah' ~ 'sa', 'cho' ~ 'co', 'li' ~ 'le').
 _LEGAL_SPELLINGS = {}
 for _w in LEGAL_FORMS:
-    if len(_w) > 1:
+    if len(_w) >= 4:
         _LEGAL_SPELLINGS[spelling(_w)] = max(len(_w), _LEGAL_SPELLINGS.get(spelling(_w), 0))
+
+
+def _legal_variant(token):
+    return len(token) >= 5 and len(token) <= _LEGAL_SPELLINGS.get(spelling(token), -9) + 2
+
+
+# Fillers (legal forms, particles) a query token may be a misspelling or a transliteration of
+_FILLERS = {w: weight(w) for w in LEGAL_FORMS | PARTICLES if len(w) > 1}
+_FILLER_SPELLINGS = {}
+for _w, _fw in _FILLERS.items():
+    _FILLER_SPELLINGS[spelling(_w)] = min(_fw, _FILLER_SPELLINGS.get(spelling(_w), 1.0))
+_FILLER_DELETIONS = {}  # 1-letter deletions of fillers of 5+ letters
+for _w, _fw in _FILLERS.items():
+    if len(_w) >= 5:
+        for _i in range(len(_w)):
+            _FILLER_DELETIONS[_w[:_i] + _w[_i + 1:]] = _fw
+
+
+@lru_cache(maxsize=100_000)
+def filler_twin(token, transliterated=False):
+    """The weight of the legal form or particle ``token`` looks like, else None: a token of 5+
+    letters one typo away from one ('cmopany', 'gmbdh', 'abduwl'), one of 4 letters that is one
+    with a letter dropped ('grop', 'abul'), or -- in a query written in
+    another script -- any token with the same spelling key ('ко' -> 'ko' ~ 'co', 'тхе' -> 'tkhe'
+    ~ 'the'). Only used for query tokens that match nothing: they then cost what the filler costs."""
+    if transliterated:
+        found = _FILLER_SPELLINGS.get(spelling(token))
+        if found:
+            return found
+    if len(token) >= 4:  # one letter dropped from a filler of 5+ letters ('grop', 'abul')
+        found = _FILLER_DELETIONS.get(token)
+        if found:
+            return found
+    if len(token) >= 5:
+        for i in range(len(token)):
+            d = token[:i] + token[i + 1:]
+            found = _FILLERS.get(d) if len(d) >= 4 else None
+            found = found or _FILLER_DELETIONS.get(d)
+            if found:
+                return found
+    return None
