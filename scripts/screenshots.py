@@ -26,6 +26,12 @@ SCREENS = {
     "backends": "/odoo/action-finance_sync_core.finance_backend_action",
     "mappings": "/odoo/action-finance_sync_core.finance_mapping_action",
     "audit-log": "/odoo/action-finance_sync_core.finance_audit_log_action",
+    "dashboard": "/odoo/action-finance_sync_core.finance_sync_dashboard_action",
+    "expense-sheets": "/odoo/action-expense_connector.hr_expense_sheet_action_platform",
+    "payment-batches": "/odoo/action-treasury_connector.treasury_payment_batch_action",
+    "screening-cases": "/odoo/action-compliance_screening.screening_case_action",
+    "bank-lines": "/odoo/action-bank_reconcile_feed.account_bank_statement_line_action",
+    "bank-rules": "/odoo/action-bank_reconcile_feed.bank_reconcile_rule_action",
 }
 
 

@@ -1,6 +1,7 @@
 """The setup a real installation has before its first sync, against the expense platform
-simulator: used by the tests (``tests/common.py``) and by ``scripts/bench_expense.py`` on a
-committed database. Not imported by the addon itself."""
+simulator: used by the tests (``tests/common.py``), by ``scripts/bench_expense.py`` on a
+committed database and by the demo data (``models/expense_demo.py``). Not imported by the
+addon's business code."""
 from odoo import Command
 
 from odoo.addons.finance_sync_sandbox.sandbox_server import config, data as sandbox_data
@@ -12,14 +13,39 @@ UNMAPPED_EMPLOYEE = "emp_20"  # every sandbox employee but this one exists in Od
 def setup_expense_world(env, company, sandbox, purchase_journal, bank_journal, expense_account):
     """What a real installation has before the first sync: currencies and a USD rate, card
     clearing accounts, purchase taxes, expense products, analytic accounts, employees, an
-    active expense backend on ``sandbox`` and its mappings. Returns the records by name (the
-    test case's class attributes; the benchmark script uses it on a committed database)."""
+    active expense backend on ``sandbox`` (an in-process ``SandboxServer``) and its mappings.
+    Returns the records by name (the test case's class attributes; the benchmark script uses
+    it on a committed database)."""
+    return build_expense_world(
+        env, company, sandbox.state.expense.employees, purchase_journal, bank_journal, expense_account,
+        backend_vals={"name": "Expense sandbox", "base_url": sandbox.url("expense"), "expense_page_size": 50})
+
+
+def build_expense_world(env, company, employees, purchase_journal, bank_journal, expense_account, backend_vals=None,
+                        backend=None, rated_currencies=("USD",), unmapped_employees=(UNMAPPED_EMPLOYEE,),
+                        unmapped_categories=(), secrets=True):
+    """The setup of :func:`setup_expense_world` from plain data, for any company.
+
+    ``employees``: the platform's employees (dicts with id, name, email), those in
+    ``unmapped_employees`` left out. ``backend``: an existing backend to turn into this
+    company's expense backend (else one is created); ``backend_vals`` add to / override the
+    backend's values. ``rated_currencies``: the currencies given the platform's fixed rate
+    against the company currency (the others keep no rate at all). ``unmapped_categories``:
+    expense categories whose product exists but is not mapped (the "Fix mapping" flow).
+    ``secrets``: False leaves the backend's secrets to the caller (they need the encryption key)."""
     env["res.currency"].with_context(active_test=False).search(
         [("name", "in", ("USD", "GBP", "JPY", "EUR"))]).write({"active": True})
-    env["res.currency.rate"].search([("currency_id.name", "in", ("USD", "GBP", "JPY"))]).unlink()
+    own = company.currency_id.name
+    env["res.currency.rate"].search([("currency_id.name", "in", tuple(c for c in ("USD", "GBP", "JPY", "EUR")
+                                                                      if c != own))]).unlink()
+    for code in rated_currencies:
+        if code == own:
+            continue
+        # units of ``code`` per unit of the company currency, from the platform's EUR table
+        env["res.currency.rate"].create({
+            "name": "2000-01-01", "currency_id": env.ref("base.%s" % code).id, "company_id": company.id,
+            "rate": float(sandbox_data.EUR_RATES[own]) / float(sandbox_data.EUR_RATES[code])})
     usd = env.ref("base.USD")
-    env["res.currency.rate"].create({"name": "2000-01-01", "currency_id": usd.id, "company_id": company.id,
-                                     "rate": 1.0 / 0.9210})
     company.expense_journal_id = purchase_journal
     Account = env["account.account"].with_company(company)
     clearing = Account.create({"name": "Card clearing", "code": "CARDCLR", "account_type": "asset_current",
@@ -39,32 +65,45 @@ def setup_expense_world(env, company, sandbox, purchase_journal, bank_journal, e
                 for code in sandbox_data.COST_CENTERS}
     analytic.update({code: env["account.analytic.account"].create({"name": code, "plan_id": plan_prj.id})
                      for code in sandbox_data.PROJECTS})
-    employees = {}
-    for emp in sandbox.state.expense.employees:
-        if emp["id"] == UNMAPPED_EMPLOYEE:
+    hr_employees = {}
+    for emp in employees:
+        if emp["id"] in unmapped_employees:
             continue
         partner = env["res.partner"].create({"name": emp["name"], "email": emp["email"]})
-        employees[emp["id"]] = env["hr.employee"].create({
+        hr_employees[emp["id"]] = env["hr.employee"].create({
             "name": emp["name"], "work_email": emp["email"], "work_contact_id": partner.id,
             "company_id": company.id})
 
-    backend = env["finance.backend"].create({
-        "name": "Expense sandbox", "kind": "expense", "company_id": company.id,
-        "base_url": sandbox.url("expense"), "auth_method": "oauth2",
+    vals = {
+        "kind": "expense", "company_id": company.id, "auth_method": "oauth2",
         "client_id": config.EXPENSE_CLIENT_ID, "client_secret": config.EXPENSE_CLIENT_SECRET,
-        "webhook_secret": "webhook-secret", "expense_page_size": 50,
+        "webhook_secret": "webhook-secret",
         "expense_card_journal_id": bank_journal.id, "expense_card_clearing_account_id": clearing.id,
         "expense_card_payable_account_id": card_liability.id,
-    })
-    backend.action_activate()
+    }
+    if not secrets:
+        del vals["client_secret"], vals["webhook_secret"]
+    vals.update(backend_vals or {})
+    if backend:
+        backend.write(vals)
+    else:
+        backend = env["finance.backend"].create(vals)
+    if backend.state != "active":
+        backend.action_activate()
     rows = [("company", ref, company) for ref in sandbox_data.COMPANY_REFS]
-    rows += [("expense_category", code, product) for code, product in products.items()]
+    rows += [("expense_category", code, product) for code, product in products.items()
+             if code not in unmapped_categories]
     rows += [("tax", code, tax) for code, tax in taxes.items()]
     rows += [("analytic", code, account) for code, account in analytic.items()]
+    # a reused backend may hold rows already (e.g. left empty by an unmapped value): fill them
+    existing = {(m.kind, m.external_code): m for m in env["finance.mapping"].search([("backend_id", "=", backend.id)])}
+    for kind, code, record in rows:
+        if (kind, code) in existing:
+            existing[(kind, code)].value_ref = "%s,%s" % (record._name, record.id)
     env["finance.mapping"].create([{"backend_id": backend.id, "kind": kind, "external_code": code,
                                     "value_ref": "%s,%s" % (record._name, record.id)}
-                                   for kind, code, record in rows])
+                                   for kind, code, record in rows if (kind, code) not in existing])
     return {"company": company, "eur": company.currency_id, "usd": usd, "purchase_journal": purchase_journal,
             "bank_journal": bank_journal, "expense_account": expense_account, "clearing": clearing,
             "card_liability": card_liability, "taxes": taxes, "products": products, "analytic": analytic,
-            "employees": employees, "backend": backend}
+            "employees": hr_employees, "backend": backend}

@@ -1,4 +1,5 @@
-"""The demo wiring: one backend per platform, real calls to the sandbox, real exceptions."""
+"""The demo wiring: one backend per platform and a real first call to each (the connectors' demos
+add the business activity and the exceptions)."""
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.finance_sync_core.worker import QueueWorker
@@ -8,7 +9,7 @@ from ..sandbox_server.testing import SandboxServer
 
 @tagged("post_install", "-at_install")
 class TestDemoSetup(TransactionCase):
-    def test_demo_backends_sync_with_the_sandbox_and_fill_the_queue(self):
+    def test_demo_backends_answer_with_the_demo_credentials(self):
         with SandboxServer(seed=42) as sandbox:
             backends = self.env["finance.backend"]._sandbox_demo_setup(base_url=sandbox.base_url)
             self.assertEqual(len(backends), 4)
@@ -19,9 +20,20 @@ class TestDemoSetup(TransactionCase):
         pings = jobs.filtered(lambda j: j.idempotency_key == "demo:ping")
         self.assertEqual(len(pings), 4)
         self.assertEqual(set(pings.mapped("state")), {"done"}, "each platform answered with the demo credentials")
-        failed = jobs.filtered(lambda j: j.state == "failed")
-        self.assertEqual(sorted(failed.mapped("error_code")), ["period_locked", "schema_invalid", "unmapped_currency"])
+        self.assertEqual(jobs, pings, "no made-up exceptions: the connectors' demos produce real ones")
         # running the setup again adds nothing
         again = self.env["finance.backend"]._sandbox_demo_setup(base_url="http://127.0.0.1:9")
         self.assertEqual(again, backends)
         self.assertEqual(self.env["finance.sync.job"].search_count([("backend_id", "in", backends.ids)]), len(jobs))
+
+    def test_a_platform_served_by_a_connector_backend_is_skipped(self):
+        kinds = [k for k, _label in self.env["finance.backend"]._fields["kind"].selection if k != "generic"]
+        if not kinds:
+            self.skipTest("no connector installed")
+        url = "http://127.0.0.1:9"
+        connector = self.env["finance.backend"].create({"name": "A connector's backend", "kind": kinds[0],
+                                                        "base_url": url + "/expense"})
+        backends = self.env["finance.backend"]._sandbox_demo_setup(base_url=url)
+        self.assertEqual(len(backends), 3)
+        self.assertNotIn(connector, backends)
+        self.assertNotIn(url + "/expense", backends.mapped("base_url"))

@@ -8,3 +8,4 @@ from . import treasury_forecast_line
 from . import treasury_cash_report
 from . import treasury_readiness
 from . import treasury_connector
+from . import treasury_demo
