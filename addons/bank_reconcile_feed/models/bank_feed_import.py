@@ -278,7 +278,14 @@ class BankFeedImport(models.AbstractModel):
         journals = self.env["account.journal"].search([("bank_feed_backend_id", "=", job.backend_id.id)])
         if iban:
             journal = journals.filtered(lambda j: j._bank_iban() == compact_account(iban))[:1]
-        else:  # the contract's Txn names no account: only a backend with a single journal can route it
+        elif len(journals) > 1 and txn.get("booking_date"):
+            # the contract's Txn names no account: pull that booking day for every account of the
+            # backend instead; each pull reads its own account and the import ids deduplicate
+            day = fields.Date.to_date(txn["booking_date"])
+            for each in journals:
+                self._enqueue_pull(each, day, day)
+            return None
+        else:
             journal = journals if len(journals) == 1 else journals.browse()
         if not journal:
             raise BusinessError("No bank journal of backend %s for this transaction" % job.backend_id.name,

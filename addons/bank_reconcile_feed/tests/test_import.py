@@ -216,3 +216,23 @@ class TestWebhook(BankFeedCase):
         lines = self.lines(self.journal_be)
         self.assertEqual(len(lines), 1)
         self.assertEqual((lines.amount, lines.feed_import_id), (42.0, "ref:WEBHOOKREF1"))
+
+    def test_event_without_account_pulls_the_day_of_every_account_of_the_backend(self):
+        """The contract's Txn names no account: with two journals on the backend the event makes
+        each journal pull that booking day, and the line lands in the account that booked it."""
+        response = requests.post(self.sandbox.base_url + "/_sandbox/bank/accounts/%s/transactions" % NL, json={
+            "amount": "77.70", "booking_date": TODAY, "counterparty_name": "Routed Payer",
+            "remittance_info": "routing test", "bank_reference": "ROUTEREF1"}, timeout=10)
+        self.assertEqual(response.status_code, 201, response.text)
+        txn = dict(response.json())
+        txn.pop("account", None)
+        txn.pop("iban", None)
+        self.backend.enqueue("bank.feed_transaction", payload={"event_type": "bank_transaction.booked",
+                                                               "event_id": "ev-route", "data": txn},
+                             key="event:ev-route")
+        self.run_worker()
+        self.assertFalse(self.lines(self.journal_be).filtered(lambda l: l.payment_ref == "routing test"))
+        routed = self.lines(self.journal_nl).filtered(lambda l: l.payment_ref == "routing test")
+        self.assertEqual(len(routed), 1)
+        self.assertAlmostEqual(routed.amount, 77.70)
+        self.assertFalse(self.failed("unknown_bank_account"))
