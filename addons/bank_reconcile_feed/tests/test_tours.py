@@ -1,7 +1,9 @@
 """Browser tour (headless Chromium): the accountant settles a bank line from the exception queue."""
 from decimal import Decimal
 
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
+
+from odoo.addons.finance_sync_core.tests.common import TourCase
 
 from .common import BE, BankFeedCase, camt053, camt_file
 
@@ -9,7 +11,7 @@ PAYER_IBAN = "NL02ABNA0123456789"
 
 
 @tagged("post_install", "-at_install")
-class TestBankExceptionTour(BankFeedCase, HttpCase):
+class TestBankExceptionTour(BankFeedCase, TourCase):
 
     def test_accountant_accepts_a_proposal_from_the_exception_queue(self):
         payer = self.env["res.partner"].create({"name": "Acme Tour BV", "is_company": True})

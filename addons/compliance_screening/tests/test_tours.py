@@ -1,13 +1,15 @@
 """Browser tour (headless Chromium): a compliance officer decides screening cases."""
 import base64
 
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.finance_sync_core.tests.common import TourCase
 
 from .common import CUSTOM_V1
 
 
 @tagged("post_install", "-at_install")
-class TestOfficerTour(HttpCase):
+class TestOfficerTour(TourCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()

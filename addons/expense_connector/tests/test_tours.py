@@ -1,12 +1,14 @@
 """Browser tour (headless Chromium): the accountant fixes an unmapped expense category from the
 exception queue, and every report waiting for it posts once."""
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.finance_sync_core.tests.common import TourCase
 
 from .common import ExpenseConnectorCase
 
 
 @tagged("post_install", "-at_install")
-class TestUnmappedCategoryTour(ExpenseConnectorCase, HttpCase):
+class TestUnmappedCategoryTour(ExpenseConnectorCase, TourCase):
 
     def test_accountant_fixes_a_category_and_the_reports_post(self):
         self.env["product.product"].create({"name": "Ski Pass", "can_be_expensed": True, "standard_price": 0.0,

@@ -4,8 +4,8 @@ import os
 
 import requests
 
-from odoo import SUPERUSER_ID, api, fields, sql_db
-from odoo.tests import TransactionCase
+from odoo import SUPERUSER_ID, api, fields, http, sql_db
+from odoo.tests import HttpCase, TransactionCase
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
@@ -62,6 +62,20 @@ class ConnectorCase(QueueTestMixin, AccountTestInvoicingCommon):
         cls.http = requests.Session()
         cls.http.trust_env = False
         cls.addClassCleanup(cls.http.close)
+
+
+class TourCase(HttpCase):
+    """HttpCase whose tours start with Odoo's table of static files already built.
+
+    The table is built lazily by the first static request; Chromium sends several at once, and
+    building it in several server threads together can hit a CPython 3.11 bug in ``ast``
+    ("AST constructor recursion depth mismatch", fixed in later Python releases) that answers
+    one asset request with an error page. Building it here, in the test's thread, avoids that.
+    """
+
+    def start_tour(self, *args, **kwargs):
+        http.root.statics  # noqa: B018 (the lazy property is the point)
+        return super().start_tour(*args, **kwargs)
 
 
 @contextlib.contextmanager

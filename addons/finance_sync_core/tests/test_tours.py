@@ -1,13 +1,14 @@
 """Browser tours (headless Chromium): what people do on the exception queue screens."""
-from odoo.tests import HttpCase, tagged
+from odoo.tests import tagged
 
 from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
 
 from ..worker import QueueWorker
+from .common import TourCase
 
 
 @tagged("post_install", "-at_install")
-class TestExceptionQueueTour(HttpCase):
+class TestExceptionQueueTour(TourCase):
     def test_accountant_fixes_an_unmapped_value_from_the_queue(self):
         backend = self.env["finance.backend"].create({"name": "Tour platform", "base_url": "http://127.0.0.1:9"})
         backend.action_activate()
@@ -28,7 +29,7 @@ class TestExceptionQueueTour(HttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestBackendSetupTour(HttpCase):
+class TestBackendSetupTour(TourCase):
     def test_administrator_stores_a_secret_and_tests_the_connection(self):
         with SandboxServer(seed=5) as sandbox:
             backend = self.env["finance.backend"].create({

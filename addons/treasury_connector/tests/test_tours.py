@@ -1,11 +1,13 @@
 """Browser tour (headless Chromium): an approver approves and releases a payment batch."""
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.finance_sync_core.tests.common import TourCase
 
 from .common import GROUPS, TreasuryCase
 
 
 @tagged("post_install", "-at_install")
-class TestBatchReleaseTour(TreasuryCase, HttpCase):
+class TestBatchReleaseTour(TreasuryCase, TourCase):
 
     def test_approver_approves_and_releases_a_batch(self):
         vendor = self.vendor("Tour Vendor GmbH", "DE89370400440532013000")
