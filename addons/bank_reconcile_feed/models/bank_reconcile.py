@@ -112,11 +112,20 @@ class BankReconcile(models.AbstractModel):
         """The company's outstanding receipts/payments accounts: a payment registered in Odoo
         (or sent by the treasury connector) waits there for its bank line."""
         self.env["account.payment.method.line"].flush_model()
+        self.env["account.payment"].flush_model(["outstanding_account_id"])
+        # the payment methods' accounts, and the ones payments really used: with none set on the
+        # method, Odoo books a payment on the chart's default outstanding account
         self.env.cr.execute("""
             SELECT DISTINCT l.payment_account_id FROM account_payment_method_line l
               JOIN account_journal j ON j.id = l.journal_id
               JOIN account_account a ON a.id = l.payment_account_id
-             WHERE j.company_id = %s AND a.reconcile AND j.default_account_id IS DISTINCT FROM a.id""", (company.id,))
+             WHERE j.company_id = %(company)s AND a.reconcile AND j.default_account_id IS DISTINCT FROM a.id
+             UNION
+            SELECT DISTINCT p.outstanding_account_id FROM account_payment p
+              JOIN account_journal j ON j.id = p.journal_id
+              JOIN account_account a ON a.id = p.outstanding_account_id
+             WHERE p.company_id = %(company)s AND a.reconcile AND j.default_account_id IS DISTINCT FROM a.id""",
+                            {"company": company.id})
         return [r[0] for r in self.env.cr.fetchall()]
 
     @staticmethod

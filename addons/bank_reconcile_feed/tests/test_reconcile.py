@@ -153,3 +153,18 @@ class TestReconcile(BankFeedCase):
             self.assertFalse(line.move_id.line_ids.filtered(lambda l: l.account_id == self.journal_be.suspense_account_id))
         self.assertEqual(len(self.env["finance.audit.log"].search([("action", "=", "bank.auto_reconcile"),
                                                                    ("res_id", "in", lines.ids)])), 6)
+
+    def test_payment_on_the_charts_default_outstanding_account_is_matched(self):
+        """No outstanding account on the journal's payment method: Community books the payment on
+        the chart's default one, and the bank line that pays it out still finds it."""
+        (self.journal_be | self.journal_nl).outbound_payment_method_line_ids.payment_account_id = False
+        bill = self.invoice(812.40, self.other, move_type="in_invoice")
+        payment = self.env["account.payment.register"].with_context(
+            active_model="account.move", active_ids=bill.ids).create({"journal_id": self.journal_be.id})._create_payments()
+        outstanding = payment.move_id.line_ids.filtered(lambda l: l.account_id == payment.outstanding_account_id)
+        self.assertTrue(outstanding and not outstanding.reconciled)
+        line = self.import_lines([{"amount": Decimal("-812.40"), "ref": "R-OUT", "remittance": payment.name,
+                                   "name": "Nordwind Handels GmbH"}])
+        self.assertEqual(line.feed_match_state, "auto", line.feed_best_explanation)
+        self.assertTrue(outstanding.reconciled, "the bank line cleared the payment's outstanding line")
+        self.assertEqual(bill.payment_state, "paid")

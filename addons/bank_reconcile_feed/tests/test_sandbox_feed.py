@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import requests
 
-from odoo import Command
 from odoo.tests import tagged
 
+from ..models.bank_demo import post_sandbox_invoices
 from .common import TODAY, BankFeedCase
 
 START = "2026-11-10"
@@ -21,20 +21,8 @@ class TestSandboxFeedEndToEnd(BankFeedCase):
 
     def test_demo_invoices_paid_through_the_feed(self):
         invoices = requests.get(self.sandbox.base_url + "/_sandbox/bank/invoices", timeout=10).json()["data"]
-        partners = {}
-        for inv in invoices:
-            if inv["customer"] not in partners:
-                partners[inv["customer"]] = self.env["res.partner"].create({
-                    "name": inv["customer"], "is_company": True,
-                    "bank_ids": [Command.create({"acc_number": inv["customer_iban"]})]})
-        moves = self.env["account.move"].create([{
-            "move_type": "out_invoice", "partner_id": partners[inv["customer"]].id, "name": inv["number"],
-            "invoice_date": inv["invoice_date"], "date": inv["invoice_date"],
-            "payment_reference": inv["structured_reference"],
-            "invoice_line_ids": [Command.create({"name": "Goods", "quantity": 1, "price_unit": float(inv["amount"]),
-                                                 "tax_ids": []})]} for inv in invoices])
-        moves.action_post()
-        by_number = dict(zip([inv["number"] for inv in invoices], moves))
+        by_number = post_sandbox_invoices(self.env, invoices)
+        moves = self.env["account.move"].concat(*by_number.values())
         self.assertEqual(moves.mapped("name"), [inv["number"] for inv in invoices])
 
         for journal in self.journal_be | self.journal_nl:

@@ -105,8 +105,7 @@ class FinanceBackend(models.Model):
         connector's demo made it, e.g. expense_connector) is left to that connector; a
         connector whose demo loads later reuses the generic backend made here and gives it its
         kind (one backend per platform either way). The connectors' demos make the business
-        activity and the real exceptions. ``bank`` stays a generic backend with its first call
-        until bank_reconcile_feed's demo takes it over the same way (see docs/admin-guide.md).
+        activity and the real exceptions (see docs/admin-guide.md, "The demo database").
         """
         base_url = (base_url or self._sandbox_url()).rstrip("/")
         today = fields.Date.context_today(self).isoformat()
