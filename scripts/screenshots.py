@@ -20,6 +20,9 @@ import time
 import requests
 import websocket
 
+# screens shown grouped: the name of a "Group By" option of their search view
+GROUP_BY = {"exception-queue": "Error code"}
+
 SCREENS = {
     "exception-queue": "/odoo/action-finance_sync_core.finance_sync_job_action_exceptions",
     "exception-form": None,  # first exception of the queue, opened from the list
@@ -122,13 +125,29 @@ def main():
         os.makedirs(args.out, exist_ok=True)
         for name, path in SCREENS.items():
             if path is None:
+                # open a group of the queue shown just before (an unmapped category: Fix mapping)
+                browser.evaluate("[...document.querySelectorAll('.o_group_header')]"
+                                 ".filter(e => e.textContent.includes('unmapped_expense_category'))"
+                                 ".slice(0, 1).forEach(e => e.click())")
+                time.sleep(1.0)
                 browser.evaluate("document.querySelector('.o_data_row td.o_data_cell') && "
                                  "document.querySelector('.o_data_row td.o_data_cell').click()")
                 ok = browser.wait_for(".o_form_view .o_statusbar_status")
             else:
                 browser.call("Page.navigate", url=args.url + path)
                 ok = browser.wait_for(".o_action_manager .o_view_controller")
+            if name in GROUP_BY:
+                browser.evaluate("document.querySelector('.o_searchview_dropdown_toggler').click()")
+                time.sleep(0.8)
+                browser.evaluate("[...document.querySelectorAll('.o_group_by_menu .o_menu_item')]"
+                                 ".filter(e => e.textContent.trim() === %s).forEach(e => e.click())"
+                                 % json.dumps(GROUP_BY[name]))
+                time.sleep(0.8)
+                browser.evaluate("document.querySelector('.o_searchview_dropdown_toggler').click()")
             time.sleep(1.5)  # let the view settle
+            # a notification (e.g. "the page is out of date" after assets were rebuilt) hides the view
+            browser.evaluate("document.querySelectorAll('.o_notification_close').forEach(b => b.click())")
+            time.sleep(0.3)
             target = os.path.join(args.out, name + ".png")
             browser.shot(target)
             print("%s %s" % ("wrote" if ok else "wrote (view not confirmed)", target))
