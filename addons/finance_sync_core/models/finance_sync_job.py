@@ -143,9 +143,10 @@ class FinanceSyncJob(models.Model):
             vals.update(extra or {})
             protection.internal(job).write(vals)
 
-    def _requeue(self, note=None):
+    def _requeue(self, **extra):
+        """Failed or cancelled jobs back to pending, from scratch; ``extra``: more values to set."""
         failed = self.filtered(lambda j: j.state in S.sources("requeue"))
-        failed._transition("requeue", dict(REQUEUE_RESET, eta=fields.Datetime.now()))
+        failed._transition("requeue", dict(REQUEUE_RESET, eta=fields.Datetime.now(), **extra))
         if failed:
             self.env["finance.backend"]._trigger_workers()
         return failed
@@ -184,9 +185,8 @@ class FinanceSyncJob(models.Model):
             if violated:
                 raise UserError(_("%(company)s is locked up to %(lock)s: choose a later date.",
                                   company=company.name, lock=violated[-1][0]))
-        failed._transition("requeue", dict(REQUEUE_RESET, eta=fields.Datetime.now(), accounting_date=date))
+        failed._requeue(accounting_date=date)
         if failed:
-            self.env["finance.backend"]._trigger_workers()
             self.env["finance.audit.log"]._append(
                 "job.redate", None, "%d job(s) re-dated to %s and re-queued" % (len(failed), date),
                 data={"job_ids": failed.ids, "date": str(date)})
