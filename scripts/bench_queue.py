@@ -79,7 +79,7 @@ def throughput(args):
             backend = bench_backend(env, "bench-throughput")
             cr.commit()
             started = time.perf_counter()
-            backend.enqueue_many("core.noop", [{"summary": "bench"} for _i in range(args.jobs)])
+            backend._enqueue_many("core.noop", [{"summary": "bench"} for _i in range(args.jobs)])
             cr.commit()
             enqueued = time.perf_counter()
             while pending_count(cr, backend.id):
@@ -127,7 +127,7 @@ def latency(args):
             next_at = time.perf_counter()
             count = 0
             while time.perf_counter() < deadline:
-                backend.enqueue("core.noop", summary="latency probe")
+                backend._enqueue("core.noop", summary="latency probe")
                 cr.commit()  # post-commit: the worker crons are triggered (NOTIFY)
                 count += 1
                 next_at += interval
@@ -177,7 +177,7 @@ def chaos(args):
                 items[code].append({"payload": payload, "key": "chaos-%d" % i, "summary": "chaos %d" % i})
             cr.commit()
             for code, batch in items.items():
-                backend.enqueue_many(code, batch)
+                backend._enqueue_many(code, batch)
             cr.commit()
             started = time.perf_counter()
             while pending_count(cr, backend.id) > args.jobs // 2:

@@ -55,7 +55,7 @@ class BankFeedImport(models.AbstractModel):
             raise BusinessError(str(exc), code="statement_file_invalid", params={"file": filename}) from None
         attachment = self.env["ir.attachment"].sudo().create({
             "name": filename, "raw": data, "res_model": "finance.backend", "res_id": backend.id})
-        return backend.enqueue_many("bank.file_import", [{
+        return backend._enqueue_many("bank.file_import", [{
             "payload": {"attachment_id": attachment.id, "index": index, "filename": filename},
             "key": "file:%s:%d" % (digest, index),
             "summary": "Statement %s (%s, %s entries) from %s" % (
@@ -222,7 +222,7 @@ class BankFeedImport(models.AbstractModel):
         backend = self._backend_for(journal)
         if not lines or not backend:
             return
-        backend.enqueue("bank.match", payload={"line_ids": lines.ids}, key="match:%s" % key,
+        backend._enqueue("bank.match", payload={"line_ids": lines.ids}, key="match:%s" % key,
                         summary="Match %d bank lines of %s" % (len(lines), journal.name))
 
     # ------------------------------------------------------------------ bank feed API
@@ -241,7 +241,7 @@ class BankFeedImport(models.AbstractModel):
         backend = journal.bank_feed_backend_id
         mode = mode or backend.bank_pull_mode
         hour = fields.Datetime.now().strftime("%Y%m%d%H")
-        return backend.enqueue(
+        return backend._enqueue(
             "bank.feed_pull" if mode == "transactions" else "bank.feed_statements",
             payload={"journal_id": journal.id, "iban": journal._bank_iban(), "from": str(date_from), "to": str(date_to)},
             key="pull:%s:%s:%s:%s:%s" % (mode, journal.id, date_from, date_to, hour),

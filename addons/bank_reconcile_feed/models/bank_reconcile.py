@@ -261,7 +261,7 @@ class BankReconcile(models.AbstractModel):
                     "payload": {"line_id": line.id},
                     "key": "review:%d:%d" % (line.id, previous.id) if previous else "review:%d" % line.id,
                     "summary": self._review_summary(line)})
-            jobs = backend.enqueue_many(REVIEW_JOB, items)
+            jobs = backend._enqueue_many(REVIEW_JOB, items)
             for line, job in zip(todo, jobs):
                 line.sudo().feed_review_job_id = job
 

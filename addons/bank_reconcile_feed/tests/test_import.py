@@ -209,7 +209,7 @@ class TestWebhook(BankFeedCase):
                "remittance_info": "hello", "structured_reference": None, "end_to_end_id": None,
                "bank_reference": "WEBHOOKREF1", "account": BE}
         for event_id in ("ev1", "ev2"):  # the same transaction delivered twice under two event ids
-            self.backend.enqueue("bank.feed_transaction", payload={"event_type": "bank_transaction.booked",
+            self.backend._enqueue("bank.feed_transaction", payload={"event_type": "bank_transaction.booked",
                                                                    "event_id": event_id, "data": txn},
                                  key="event:%s" % event_id)
         self.run_worker()
@@ -227,7 +227,7 @@ class TestWebhook(BankFeedCase):
         txn = dict(response.json())
         txn.pop("account", None)
         txn.pop("iban", None)
-        self.backend.enqueue("bank.feed_transaction", payload={"event_type": "bank_transaction.booked",
+        self.backend._enqueue("bank.feed_transaction", payload={"event_type": "bank_transaction.booked",
                                                                "event_id": "ev-route", "data": txn},
                              key="event:ev-route")
         self.run_worker()

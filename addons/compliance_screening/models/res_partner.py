@@ -206,7 +206,7 @@ class ResPartner(models.Model):
                  for i in range(0, len(ids), RESCREEN_CHUNK)]
         if not items:
             return self.env["finance.sync.job"]
-        return backend.enqueue_many("screening.rescreen", items)
+        return backend._enqueue_many("screening.rescreen", items)
 
     @api.model
     def _job_rescreen(self, job):

@@ -135,7 +135,7 @@ class ScreeningCase(models.Model):
     def _enqueue_review(self):
         backend = self.env["screening.list"]._screening_backend()
         for case in self:
-            job = backend.enqueue("screening.case_review", payload={"case_id": case.id}, key="case:%s" % case.id,
+            job = backend._enqueue("screening.case_review", payload={"case_id": case.id}, key="case:%s" % case.id,
                                   summary=_("Screening case %(case)s - %(partner)s", case=case.name,
                                             partner=case.partner_id.display_name))
             case.sudo().job_id = job

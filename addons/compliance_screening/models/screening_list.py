@@ -160,7 +160,7 @@ class ScreeningList(models.Model):
 
     def _enqueue_load(self, key_suffix):
         self.ensure_one()
-        return self._load_backend().enqueue(
+        return self._load_backend()._enqueue(
             "screening.list_load", payload={"list_id": self.id}, key="screening-load:%s:%s" % (self.id, key_suffix),
             summary=_("Load sanctions list %s", self.name))
 

@@ -48,7 +48,7 @@ class ScreeningProvider(models.AbstractModel):
                       "summary": self.env._("Screen partners %(start)s-%(end)s with %(provider)s", start=i + 1,
                                             end=min(i + size, len(ids)), provider=backend.name)}
                      for i in range(0, len(ids), size)]
-            return backend.enqueue_many(JOB_SCREEN, items) if items else Job
+            return backend._enqueue_many(JOB_SCREEN, items) if items else Job
         partners = partners._screening_provider_stale()
         if not partners:
             return Job
@@ -57,10 +57,10 @@ class ScreeningProvider(models.AbstractModel):
         names = ", ".join(partners[:3].mapped("display_name")) + (", ..." if len(partners) > 3 else "")
         item = {"payload": {"partner_ids": [pid for pid, _fp in pairs]},
                 "summary": self.env._("Screen %(partners)s with %(provider)s", partners=names, provider=backend.name)}
-        job = backend.enqueue(JOB_SCREEN, key=key, **item)
+        job = backend._enqueue(JOB_SCREEN, key=key, **item)
         if job.state in ("done", "cancelled"):
             # the same data was screened once and changed since (a rename and back): ask again
-            job = backend.enqueue(JOB_SCREEN, key="%s:%s" % (key, uuid.uuid4().hex), **item)
+            job = backend._enqueue(JOB_SCREEN, key="%s:%s" % (key, uuid.uuid4().hex), **item)
         return job
 
     @api.model
@@ -112,7 +112,7 @@ class ScreeningProvider(models.AbstractModel):
                 code="provider_bad_result", params={"partners": failed.ids, "reasons": bad})
         for partner in failed:
             # a malformed result is a business error for that partner alone: ask about it in its own job
-            backend.enqueue(JOB_SCREEN, payload={"partner_ids": [partner.id]}, key="alone:%s:%s" % (job.id, partner.id),
+            backend._enqueue(JOB_SCREEN, payload={"partner_ids": [partner.id]}, key="alone:%s:%s" % (job.id, partner.id),
                             summary=self.env._("Screen %(partner)s with %(provider)s",
                                                partner=partner.display_name, provider=backend.name))
         lst = backend._screening_provider_list()

@@ -149,7 +149,7 @@ class ExpenseCardTransaction(models.Model):
         limit = fields.Date.context_today(self) - datetime.timedelta(days=backend.expense_receipt_missing_days)
         cards = self.sudo().search([("backend_id", "=", backend.id), ("state", "=", "open"), ("posted_at", "<=", limit)])
         if cards:
-            backend.enqueue_many("expense.card_receipt", [{
+            backend._enqueue_many("expense.card_receipt", [{
                 "key": "card:%s:receipt_missing" % card.external_id, "payload": {"card_id": card.external_id},
                 "summary": "Card transaction %s - %s %s %s: receipt missing" % (
                     card.external_id, card.merchant, card.amount, card.currency_id.name),

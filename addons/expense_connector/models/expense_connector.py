@@ -139,7 +139,7 @@ class ExpenseConnector(models.AbstractModel):
         sheets.action_sheet_move_post()
         self.env["expense.card.transaction"].sudo()._settle_claims(backend, sheets)
         moves = sheets.account_move_ids
-        backend.enqueue("expense.writeback", key="writeback:%s:v%s:posted" % (report.id, report.version),
+        backend._enqueue("expense.writeback", key="writeback:%s:v%s:posted" % (report.id, report.version),
                         summary="Write back posted: expense report %s v%s" % (report.id, report.version),
                         payload={"report_id": report.id, "status": "posted", "version": report.version,
                                  "reference": ", ".join(moves.mapped("name"))[:200],

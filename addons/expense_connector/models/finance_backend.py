@@ -152,7 +152,7 @@ class FinanceBackend(models.Model):
                 card_id = raw.get("id") if isinstance(raw, dict) else "?"
                 items.append({"payload": {"card": raw}, "key": record_key(raw, kind),
                               "summary": "Card transaction %s" % card_id})
-        return self.enqueue_many("expense.report" if kind == "report" else "expense.card", items)
+        return self._enqueue_many("expense.report" if kind == "report" else "expense.card", items)
 
 
 def _report_summary(raw):

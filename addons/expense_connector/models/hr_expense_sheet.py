@@ -56,7 +56,7 @@ class HrExpenseSheet(models.Model):
                             "reference": sheet.account_move_ids[:1].name},
             })
         if items:
-            backend.enqueue_many("expense.writeback", items)
+            backend._enqueue_many("expense.writeback", items)
             sheets.write({"expense_paid_queued": True})
         return len(items)
 

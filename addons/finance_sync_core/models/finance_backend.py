@@ -307,7 +307,7 @@ class FinanceBackend(models.Model):
         return True
 
     # ------------------------------------------------------------------ queue API
-    def enqueue(self, job_type, payload=None, key=None, priority=None, eta=None, correlation_id=None, summary=None):
+    def _enqueue(self, job_type, payload=None, key=None, priority=None, eta=None, correlation_id=None, summary=None):
         """Queue one job for this backend and return it.
 
         ``key`` is the idempotency key: enqueueing the same key again (even concurrently)
@@ -321,7 +321,7 @@ class FinanceBackend(models.Model):
         ids, _new = self.env["finance.sync.job"].sudo()._enqueue_rows(self, job_type, [item])
         return self.env["finance.sync.job"].browse(ids[0])
 
-    def enqueue_many(self, job_type, items):
+    def _enqueue_many(self, job_type, items):
         """Queue many jobs in one statement; ``items`` are dicts with the keys of :meth:`enqueue`."""
         self.ensure_one()
         ids, _new = self.env["finance.sync.job"].sudo()._enqueue_rows(self, job_type, list(items))

@@ -127,7 +127,7 @@ class FinanceSyncJob(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not protection.is_internal(self):
-            raise UserError(_("Jobs are created by connectors through backend.enqueue(), not by hand."))
+            raise UserError(_("Jobs are created by connectors through backend._enqueue(), not by hand."))
         return super().create(vals_list)
 
     def write(self, vals):

@@ -1,6 +1,8 @@
 """Shared test bases for finance_sync_core and the connectors."""
 import contextlib
+import json
 import os
+import xmlrpc.client
 
 import requests
 
@@ -76,6 +78,59 @@ class TourCase(HttpCase):
     def start_tour(self, *args, **kwargs):
         http.root.statics  # noqa: B018 (the lazy property is the point)
         return super().start_tour(*args, **kwargs)
+
+
+class RpcCase(TourCase):
+    """Calls the server as a hostile insider would: logged in over HTTP as a real user and calling
+    models through ``/web/dataset/call_kw`` (what the web client and any JSON-RPC script use).
+
+    ``make_role_user`` creates users whose password is their login; ``rpc(login, model, method,
+    *args, **kwargs)`` returns ``("ok", result)`` or ``(error_name, message)`` where error_name is
+    the server's exception class (``odoo.exceptions.AccessError``, ``...UserError``...).
+    ``assert_denied``/``assert_allowed`` state what a cell of an access matrix expects.
+    """
+
+    @classmethod
+    def make_role_user(cls, login, groups, companies=None, **values):
+        companies = companies or cls.env.company
+        return cls.env["res.users"].with_context(no_reset_password=True).create(dict({
+            "name": login.replace("_", " ").title(), "login": login, "password": login,
+            "company_id": companies[0].id, "company_ids": [(6, 0, companies.ids)],
+            "groups_id": [(6, 0, [cls.env.ref(g).id for g in groups])],
+        }, **values))
+
+    def rpc(self, login, model, method, *args, **kwargs):
+        if getattr(self, "_rpc_login", None) != login:
+            self.authenticate(login, login)
+            self._rpc_login = login
+        payload = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+            "model": model, "method": method, "args": list(args), "kwargs": kwargs}}).encode()
+        response = self.url_open("/web/dataset/call_kw/%s/%s" % (model, method), data=payload,
+                                 headers={"Content-Type": "application/json"})
+        body = response.json()
+        if "error" in body:
+            data = body["error"].get("data") or {}
+            return data.get("name", "error"), data.get("message", "")
+        return "ok", body.get("result")
+
+    def xmlrpc(self, login, model, method, *args, **kwargs):
+        """The same call over XML-RPC (``/xmlrpc/2/object``), as auditors' tools make it."""
+        base = "http://127.0.0.1:%s" % self.http_port()
+        proxy = xmlrpc.client.ServerProxy(base + "/xmlrpc/2/object", allow_none=True)
+        uid = self.env["res.users"].search([("login", "=", login)]).id
+        return proxy.execute_kw(self.env.cr.dbname, uid, login, model, method, list(args), kwargs)
+
+    def assert_denied(self, outcome, error=None):
+        name, message = outcome
+        self.assertNotEqual(name, "ok", "expected a refusal, the call succeeded: %r" % (message,))
+        if error:
+            self.assertIn(error, name, message)
+        return message
+
+    def assert_allowed(self, outcome):
+        name, result = outcome
+        self.assertEqual(name, "ok", "expected success, the server refused: %s %s" % (name, result))
+        return result
 
 
 @contextlib.contextmanager

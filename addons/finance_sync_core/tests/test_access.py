@@ -26,8 +26,8 @@ class TestAccess(FinanceSyncCase):
         cls.accountant = user("fs_accountant", ["base.group_user", "finance_sync_core.group_finance_sync_user"], [cls.company_a])
         cls.admin_a = user("fs_admin", ["base.group_user", "finance_sync_core.group_finance_sync_manager"], [cls.company_a])
         cls.outsider = user("fs_outsider", ["base.group_user"], [cls.company_a])
-        cls.job_a = cls.backend.enqueue("core.echo", {"raise": "business"})
-        cls.job_b = cls.backend_b.enqueue("core.echo", {"raise": "business"})
+        cls.job_a = cls.backend._enqueue("core.echo", {"raise": "business"})
+        cls.job_b = cls.backend_b._enqueue("core.echo", {"raise": "business"})
 
     def test_accountant_works_the_queue_but_cannot_configure(self):
         self.run_worker()

@@ -11,7 +11,7 @@ from .common import FinanceSyncCase
 @tagged("post_install", "-at_install")
 class TestJobPipeline(FinanceSyncCase):
     def test_enqueue_runs_to_done_and_records_duration(self):
-        job = self.backend.enqueue("core.noop", {"n": 1}, summary="Noop 1")
+        job = self.backend._enqueue("core.noop", {"n": 1}, summary="Noop 1")
         self.assertEqual(job.state, "pending")
         self.assertEqual(len(job.correlation_id), 32)
         self.assertEqual(self.run_worker(), 1)
@@ -22,19 +22,19 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertGreaterEqual(job.duration, 0.0)
 
     def test_same_key_returns_the_same_job_whatever_its_state(self):
-        first = self.backend.enqueue("core.noop", key="report:rep_1:v3")
+        first = self.backend._enqueue("core.noop", key="report:rep_1:v3")
         self.run_worker()
-        again = self.backend.enqueue("core.noop", key="report:rep_1:v3")
+        again = self.backend._enqueue("core.noop", key="report:rep_1:v3")
         self.assertEqual(first, again)
         self.assertEqual(self.Job.search_count([("idempotency_key", "=", "report:rep_1:v3")]), 1)
-        jobs = self.backend.enqueue_many("core.noop", [{"key": "a"}, {"key": "b"}, {"key": "a"}, {}])
+        jobs = self.backend._enqueue_many("core.noop", [{"key": "a"}, {"key": "b"}, {"key": "a"}, {}])
         self.assertEqual(len(set(jobs.ids)), 3)
         self.assertEqual(jobs[0], jobs[2])
 
     def test_enqueue_wakes_the_worker_crons(self):
         self.env["ir.cron.trigger"].search([]).unlink()
         self.env.cr.precommit.data.pop("finance_sync.triggered", None)
-        self.backend.enqueue("core.noop")
+        self.backend._enqueue("core.noop")
         triggers = self.env["ir.cron.trigger"].search([])
         crons = self.env["finance.backend"]._worker_crons()
         self.assertEqual(len(crons), 2)
@@ -42,7 +42,7 @@ class TestJobPipeline(FinanceSyncCase):
 
     def test_jobs_of_an_inactive_backend_wait(self):
         self.backend.action_pause()
-        job = self.backend.enqueue("core.noop")
+        job = self.backend._enqueue("core.noop")
         self.assertEqual(self.run_worker(), 0)
         self.assertEqual(job.state, "pending")
         self.assertEqual(job.attempts, 0, "waiting must not burn attempts")
@@ -52,7 +52,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(job.state, "done")
 
     def test_transient_error_retries_with_backoff_then_fails_when_exhausted(self):
-        job = self.backend.enqueue("core.echo", {"raise": "transient", "code": "timeout", "message": "read timed out"})
+        job = self.backend._enqueue("core.echo", {"raise": "transient", "code": "timeout", "message": "read timed out"})
         before = fields.Datetime.now()
         self.run_worker()
         job.invalidate_recordset()
@@ -75,14 +75,14 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertIn("timeout", job.message_ids[0].body)
 
     def test_retry_after_from_the_server_is_honoured(self):
-        job = self.backend.enqueue("core.echo", {"raise": "transient", "code": "rate_limited", "retry_after": 120})
+        job = self.backend._enqueue("core.echo", {"raise": "transient", "code": "rate_limited", "retry_after": 120})
         before = fields.Datetime.now()
         self.run_worker()
         job.invalidate_recordset()
         self.assertGreaterEqual(job.eta, before + timedelta(seconds=119))
 
     def test_business_error_goes_straight_to_the_exception_queue(self):
-        job = self.backend.enqueue("core.echo", {"raise": "business", "code": "period_locked",
+        job = self.backend._enqueue("core.echo", {"raise": "business", "code": "period_locked",
                                                  "message": "Period locked until 2026-10-31",
                                                  "params": {"lock_date": "2026-10-31"}})
         self.run_worker()
@@ -92,7 +92,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(job.error_cause, "period_locked")
 
     def test_a_bug_in_a_handler_is_an_exception_with_its_traceback(self):
-        job = self.backend.enqueue("core.echo", {"raise": "bug"})
+        job = self.backend._enqueue("core.echo", {"raise": "bug"})
         self.run_worker()
         job.invalidate_recordset()
         self.assertEqual(job.state, "failed")
@@ -101,7 +101,7 @@ class TestJobPipeline(FinanceSyncCase):
 
     def test_failed_job_effects_are_rolled_back(self):
         partner_count = self.env["res.partner"].search_count([])
-        job = self.backend.enqueue("core.echo", {"raise": "business"})
+        job = self.backend._enqueue("core.echo", {"raise": "business"})
         original = type(self.Job)._job_echo
 
         def create_then_fail(model, job):
@@ -118,7 +118,7 @@ class TestJobPipeline(FinanceSyncCase):
 
     def test_document_produced_is_referenced(self):
         partner = self.env["res.partner"].create({"name": "Produced"})
-        job = self.backend.enqueue("core.noop")
+        job = self.backend._enqueue("core.noop")
         original = type(self.Job)._job_noop
         type(self.Job)._job_noop = lambda model, job: partner
         try:
@@ -130,9 +130,9 @@ class TestJobPipeline(FinanceSyncCase):
 
     # -------------------------------------------------------------- exception queue actions
     def test_retry_and_retry_all_with_same_cause(self):
-        same = self.backend.enqueue_many("core.echo", [
+        same = self.backend._enqueue_many("core.echo", [
             {"payload": {"raise": "business", "code": "tax_mismatch"}} for _i in range(3)])
-        other = self.backend.enqueue("core.echo", {"raise": "business", "code": "period_locked"})
+        other = self.backend._enqueue("core.echo", {"raise": "business", "code": "period_locked"})
         self.run_worker()
         (same | other).invalidate_recordset()
         self.assertEqual(set((same | other).mapped("state")), {"failed"})
@@ -146,7 +146,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(len(logs), 2)
 
     def test_fix_mapping_requeues_every_job_waiting_on_that_code(self):
-        jobs = self.backend.enqueue_many("core.echo", [
+        jobs = self.backend._enqueue_many("core.echo", [
             {"payload": {"raise": "unmapped", "kind": "currency", "code": "XEU"}} for _i in range(2)])
         self.run_worker()
         jobs.invalidate_recordset()
@@ -184,7 +184,7 @@ class TestJobPipeline(FinanceSyncCase):
                                                 "external_code": "NOPE", "value_name": "No such currency"})
 
     def test_resolve_cancel_assign(self):
-        a, b = self.backend.enqueue_many("core.echo", [{"payload": {"raise": "business"}}, {"payload": {"raise": "business"}}])
+        a, b = self.backend._enqueue_many("core.echo", [{"payload": {"raise": "business"}}, {"payload": {"raise": "business"}}])
         self.run_worker()
         (a | b).invalidate_recordset()
         with self.assertRaises(UserError):
@@ -200,7 +200,7 @@ class TestJobPipeline(FinanceSyncCase):
             b.action_cancel()  # cancelled -> cancelled is not a transition
 
     def test_state_and_technical_fields_are_protected(self):
-        job = self.backend.enqueue("core.noop")
+        job = self.backend._enqueue("core.noop")
         with self.assertRaises(AccessError):
             job.write({"state": "done"})
         with self.assertRaises(AccessError):
@@ -210,7 +210,7 @@ class TestJobPipeline(FinanceSyncCase):
         job.write({"priority": 1})  # a person may reprioritise
 
     def test_sla_state_by_age(self):
-        job = self.backend.enqueue("core.echo", {"raise": "business"})
+        job = self.backend._enqueue("core.echo", {"raise": "business"})
         self.run_worker()
         self.env.cr.execute("UPDATE finance_sync_job SET date_failed = %s WHERE id = %s",
                             (fields.Datetime.now() - timedelta(hours=30), job.id))
@@ -219,7 +219,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertGreater(job.age_hours, 29)
 
     def test_dashboard_counts(self):
-        self.backend.enqueue_many("core.echo", [{"payload": {"raise": "business", "code": "x"}} for _i in range(4)])
+        self.backend._enqueue_many("core.echo", [{"payload": {"raise": "business", "code": "x"}} for _i in range(4)])
         self.run_worker()
         self.env.flush_all()
         rows = self.env["finance.sync.dashboard"].search([("backend_id", "=", self.backend.id), ("state", "=", "failed")])
@@ -227,10 +227,10 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(set(rows.mapped("aging")), {"0-4 h"})
 
     def test_backend_health_figures(self):
-        self.backend.enqueue_many("core.echo", [{"payload": {"raise": "business", "message": "nope"}}, {"payload": {}}])
-        self.backend.enqueue("core.noop")
+        self.backend._enqueue_many("core.echo", [{"payload": {"raise": "business", "message": "nope"}}, {"payload": {}}])
+        self.backend._enqueue("core.noop")
         self.run_worker()
-        self.backend.enqueue("core.noop")
+        self.backend._enqueue("core.noop")
         self.backend.invalidate_recordset()
         self.assertEqual(self.backend.exception_count, 1)
         self.assertEqual(self.backend.queue_depth, 1)
@@ -242,7 +242,7 @@ class TestJobPipeline(FinanceSyncCase):
 @tagged("post_install", "-at_install")
 class TestCircuitBreaker(FinanceSyncCase):
     def fail_transport(self, count):
-        jobs = self.backend.enqueue_many("core.echo", [
+        jobs = self.backend._enqueue_many("core.echo", [
             {"payload": {"raise": "transient", "code": "connection_error", "transport": True}} for _i in range(count)])
         self.run_worker()
         return jobs
@@ -252,7 +252,7 @@ class TestCircuitBreaker(FinanceSyncCase):
         self.fail_transport(3)
         self.backend.invalidate_recordset()
         self.assertEqual(self.backend.breaker_state, "open")
-        waiting = self.backend.enqueue("core.noop")
+        waiting = self.backend._enqueue("core.noop")
         self.assertEqual(self.run_worker(), 0)
         self.assertEqual((waiting.state, waiting.attempts), ("pending", 0))
 
@@ -261,7 +261,7 @@ class TestCircuitBreaker(FinanceSyncCase):
         self.fail_transport(1)
         self.backend.invalidate_recordset()
         self.assertEqual(self.backend.breaker_state, "open")
-        jobs = self.backend.enqueue_many("core.noop", [{}, {}, {}])
+        jobs = self.backend._enqueue_many("core.noop", [{}, {}, {}])
         self.env.cr.execute("UPDATE finance_backend SET breaker_opened_at = breaker_opened_at - interval '31 seconds' "
                             "WHERE id = %s", (self.backend.id,))
         # the probe runs alone; once it succeeds the breaker closes and the rest follow
@@ -294,7 +294,7 @@ class TestCircuitBreaker(FinanceSyncCase):
 @tagged("post_install", "-at_install")
 class TestHousekeeping(FinanceSyncCase):
     def test_old_finished_jobs_are_purged_but_exceptions_stay(self):
-        done, failed = self.backend.enqueue_many("core.echo", [{"payload": {}}, {"payload": {"raise": "business"}}])
+        done, failed = self.backend._enqueue_many("core.echo", [{"payload": {}}, {"payload": {"raise": "business"}}])
         self.run_worker()
         self.env.cr.execute("UPDATE finance_sync_job SET write_date = write_date - interval '40 days' WHERE id = ANY(%s)",
                             ([done.id, failed.id],))
@@ -304,9 +304,9 @@ class TestHousekeeping(FinanceSyncCase):
 
     def test_breaker_closes_when_the_probe_meets_a_business_error(self):
         self.backend.write({"breaker_threshold": 1, "breaker_cooldown": 30})
-        self.backend.enqueue("core.echo", {"raise": "transient", "code": "connection_error", "transport": True})
+        self.backend._enqueue("core.echo", {"raise": "transient", "code": "connection_error", "transport": True})
         self.run_worker()
-        probe = self.backend.enqueue("core.echo", {"raise": "business", "code": "rejected"})
+        probe = self.backend._enqueue("core.echo", {"raise": "business", "code": "rejected"})
         self.env.cr.execute("UPDATE finance_backend SET breaker_opened_at = breaker_opened_at - interval '31 seconds' "
                             "WHERE id = %s", (self.backend.id,))
         self.run_worker()
@@ -315,7 +315,7 @@ class TestHousekeeping(FinanceSyncCase):
         self.assertEqual(self.backend.breaker_state, "closed", "the platform answered: not a transport failure")
 
     def test_retries_use_the_running_jobs_correlation_id(self):
-        job = self.backend.enqueue("core.noop")
+        job = self.backend._enqueue("core.noop")
         client = self.backend.with_context(finance_sync_correlation_id=job.correlation_id)._http_client()
         self.assertEqual(client.default_correlation_id, job.correlation_id)
 
@@ -347,7 +347,7 @@ class TestMappingImportExport(FinanceSyncCase):
 @tagged("post_install", "-at_install")
 class TestProtectionOverRpc(FinanceSyncCase):
     def test_a_context_flag_from_rpc_does_not_open_the_guard(self):
-        job = self.backend.enqueue("core.noop")
+        job = self.backend._enqueue("core.noop")
         forged = job.with_context(finance_sync_internal=True)  # what a JSON-RPC caller can send
         with self.assertRaises(AccessError):
             forged.write({"state": "done"})

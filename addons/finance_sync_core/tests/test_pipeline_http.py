@@ -17,7 +17,7 @@ class TestPipelineOverHttp(FinanceSyncCase):
         cls.backend.write({"base_url": cls.sandbox.base_url, "read_timeout": 20})
 
     def run_call(self, path, method="GET"):
-        job = self.backend.enqueue("core.echo", {"http": {"method": method, "path": path}})
+        job = self.backend._enqueue("core.echo", {"http": {"method": method, "path": path}})
         self.run_worker()
         job.invalidate_recordset()
         return job

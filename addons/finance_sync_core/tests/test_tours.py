@@ -12,9 +12,9 @@ class TestExceptionQueueTour(TourCase):
     def test_accountant_fixes_an_unmapped_value_from_the_queue(self):
         backend = self.env["finance.backend"].create({"name": "Tour platform", "base_url": "http://127.0.0.1:9"})
         backend.action_activate()
-        unmapped = backend.enqueue("core.echo", {"raise": "unmapped", "kind": "currency", "code": "XEU"},
+        unmapped = backend._enqueue("core.echo", {"raise": "unmapped", "kind": "currency", "code": "XEU"},
                                    summary="Tour: expense line in XEU")
-        locked = backend.enqueue("core.echo", {"raise": "business", "code": "period_locked",
+        locked = backend._enqueue("core.echo", {"raise": "business", "code": "period_locked",
                                                "message": "Period locked until 2026-10-31"},
                                  summary="Tour: locked period")
         QueueWorker(self.env, commit=False).run(max_seconds=10)

@@ -11,7 +11,7 @@ class TestTrace(ConnectorCase):
     def test_documents_made_in_a_job_and_their_payment_share_the_id(self):
         backend = self.env["finance.backend"].create({"name": "Trace platform", "base_url": "http://127.0.0.1:9"})
         backend.action_activate()
-        job = backend.enqueue("core.echo", {}, summary="Trace: vendor bill")
+        job = backend._enqueue("core.echo", {}, summary="Trace: vendor bill")
         # what a handler creates while the worker runs the job carries the job's id
         bill = self.env["account.move"].with_context(finance_sync_correlation_id=job.correlation_id).create({
             "move_type": "in_invoice", "partner_id": self.partner_a.id, "invoice_date": "2026-11-01",

@@ -124,7 +124,7 @@ class FinanceBackend(models.Model):
             if backend.state != "active":
                 backend.action_activate()
             method, path, expect = ping
-            backend.enqueue("core.echo", {"http": {"method": method, "path": path.format(today=today), "expect": expect}},
+            backend._enqueue("core.echo", {"http": {"method": method, "path": path.format(today=today), "expect": expect}},
                             key="demo:ping", summary="First call to %s" % name)
             backends |= backend
         return backends

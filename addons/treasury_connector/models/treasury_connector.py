@@ -27,7 +27,7 @@ class TreasuryConnector(models.AbstractModel):
     @api.model
     def _enqueue_status_poll(self, batch, dedup=True):
         """One poll per batch and minute from the cron (``dedup``); a person's "Fetch status" always polls."""
-        return batch.backend_id.enqueue(
+        return batch.backend_id._enqueue(
             "treasury.status", payload={"batch_id": batch.id},
             key="status:%s:%s" % (batch.id, self._stamp()) if dedup else None,
             summary="Status report of %s (%s)" % (batch.name, batch.treasury_ref))
@@ -35,7 +35,7 @@ class TreasuryConnector(models.AbstractModel):
     @api.model
     def _enqueue_rejection(self, payment):
         batch = payment.treasury_batch_id
-        return batch.backend_id.enqueue(
+        return batch.backend_id._enqueue(
             "treasury.rejected", payload={"payment_id": payment.id},
             key="rejected:%s" % payment.treasury_end_to_end_id,
             summary="Payment %s to %s rejected by the bank: %s %s" % (
@@ -44,12 +44,12 @@ class TreasuryConnector(models.AbstractModel):
 
     @api.model
     def _enqueue_positions(self, backend):
-        return backend.enqueue("treasury.positions", payload={}, key="positions:%s" % self._stamp(),
+        return backend._enqueue("treasury.positions", payload={}, key="positions:%s" % self._stamp(),
                                summary="Cash positions and forecast of %s" % backend.name)
 
     @api.model
     def _enqueue_forecast_put(self, backend):
-        return backend.enqueue("treasury.forecast_put", payload={}, key="forecast_put:%s" % self._stamp(),
+        return backend._enqueue("treasury.forecast_put", payload={}, key="forecast_put:%s" % self._stamp(),
                                summary="Forecast feed of %s" % backend.company_id.name)
 
     # ------------------------------------------------------------------ crons

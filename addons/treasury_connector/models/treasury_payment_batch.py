@@ -314,7 +314,7 @@ class TreasuryPaymentBatch(models.Model):
     def _enqueue_transmission(self):
         self.ensure_one()
         key = "transmit:%s" % self.msg_id if not self.resend_count else "transmit:%s:%d" % (self.msg_id, self.resend_count)
-        return self.backend_id.enqueue(
+        return self.backend_id._enqueue(
             "treasury.transmit", payload={"batch_id": self.id}, key=key,
             summary="Payment batch %s - %d payments - %s %s" % (self.name, len(self.payment_ids),
                                                                  self.amount_total, self.currency_id.name))
