@@ -1,5 +1,9 @@
 from odoo import fields, models
 
+from ..guard import guarded
+
+USER = "finance_sync_core.group_finance_sync_user"
+
 
 class FinanceSyncJobResolve(models.TransientModel):
     _name = "finance.sync.job.resolve"
@@ -9,6 +13,7 @@ class FinanceSyncJobResolve(models.TransientModel):
                                default=lambda self: self.env.context.get("active_ids"))
     note = fields.Text(required=True, help="How the exception was handled outside the pipeline")
 
+    @guarded(USER)
     def action_resolve(self):
         self.job_ids.filtered(lambda j: j.state == "failed").action_resolve(self.note)
         return {"type": "ir.actions.act_window_close"}
@@ -23,5 +28,6 @@ class FinanceSyncJobRedate(models.TransientModel):
     date = fields.Date(string="Post on", required=True, default=fields.Date.context_today,
                        help="A date in an open period; the jobs post their entries on it.")
 
+    @guarded(USER)
     def action_redate(self):
         return self.job_ids.action_redate(self.date)
