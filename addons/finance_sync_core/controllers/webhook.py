@@ -1,7 +1,5 @@
 import json
 import logging
-import threading
-import time
 
 import odoo
 from odoo import http
@@ -14,11 +12,6 @@ _logger = logging.getLogger(__name__)
 DEFAULT_MAX_BYTES = 1024 * 1024
 PREFIX = "/finance_sync/webhook/"
 BODY_KEY = "finance_sync.webhook_body"
-CACHE_SECONDS = 60
-CACHE_SIZE = 1024
-# (db, token) -> (monotonic time, webhook secret or None, max bytes): read on a short cursor
-_lookup_cache = {}
-_lookup_lock = threading.Lock()
 
 
 def _answer(status, code):
@@ -26,25 +19,16 @@ def _answer(status, code):
                               headers=[("Content-Type", "application/json")])
 
 
-def _lookup(db, token, fresh=False):
-    """(secret, max_bytes) for a backend token, from a cache or one short-lived cursor."""
-    key = (db, token)
-    now = time.monotonic()
-    with _lookup_lock:
-        hit = _lookup_cache.get(key)
-    if hit and not fresh and now - hit[0] < CACHE_SECONDS:
-        return hit[1], hit[2]
+def _lookup(db, token):
+    """(webhook secret or None, max body bytes) for a backend token, on a cursor of its own that
+    is closed again before the body is read (not cached: a rotated secret, token or limit
+    applies to the very next delivery)."""
     registry = odoo.modules.registry.Registry(db)
     if "finance.backend" not in registry:
         return None, DEFAULT_MAX_BYTES
     with registry.cursor() as cr:
         env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
-        secret, max_bytes = env["finance.backend"]._webhook_gate_lookup(token)
-    with _lookup_lock:
-        if len(_lookup_cache) >= CACHE_SIZE:
-            _lookup_cache.clear()
-        _lookup_cache[key] = (now, secret, max_bytes)
-    return secret, max_bytes
+        return env["finance.backend"]._webhook_gate_lookup(token)
 
 
 def _gate(req):
@@ -58,16 +42,15 @@ def _gate(req):
     if refused:
         return _answer(*refused)
     secret, max_bytes = _lookup(req.db, token)
+    if not secret:
+        return _answer(401, "unknown_token")  # or a backend without a webhook secret
     try:
         # Odoo's HTTPRequest.environ is a copy without the wsgi.* keys: read the server's own
         body = webhook_gate.read_body(httprequest._HTTPRequest__environ, max_bytes)
     except webhook_gate.BodyError as exc:
         return _answer(exc.status, exc.code)
     if not webhook_gate.signature_ok(secret, httprequest.headers, body):
-        # the secret or token may have changed since it was cached: look once more
-        secret, _max = _lookup(req.db, token, fresh=True)
-        if not webhook_gate.signature_ok(secret, httprequest.headers, body):
-            return _answer(401, "bad_signature" if secret else "unknown_token")
+        return _answer(401, "bad_signature")
     httprequest.environ[BODY_KEY] = body
     return None
 

@@ -229,7 +229,7 @@ class FinanceBackend(models.Model):
             self.env["finance.audit.log"]._append(
                 "backend.secrets_cleared", rec, "Secrets cleared after an origin change: %s" % names,
                 data={"old_origin": before.get(rec.id), "new_origin": rec._secret_origin()})
-            rec.message_post(body=message)
+            rec._message_log(body=message)
 
     @api.model
     def _audit_exempt_fields(self):

@@ -66,6 +66,11 @@ MATRIX = [
     *_row("finance.backend", "write client_secret", D, D, D, A, D),
     *_row("finance.backend.secret", "read", D, D, D, D, D),
     *_row("finance.backend.secret", "create", D, D, D, D, D),
+    # job types: the retry policy is configuration; the handler is code run as superuser
+    *_row("finance.sync.job.type", "read", D, D, A, A, A),
+    *_row("finance.sync.job.type", "write max_attempts", D, D, D, A, A),
+    *_row("finance.sync.job.type", "write handler_method", D, D, D, D, D),
+    *_row("finance.sync.job.type", "create", D, D, D, D, D),
     # mappings
     *_row("finance.mapping", "read", D, D, A, A, D),
     *_row("finance.mapping", "write value_ref", D, D, A, A, D),
@@ -101,10 +106,11 @@ class TestAccessMatrix(RpcCase):
         cls.make_role_user(cls.logins["portal"], ["base.group_portal"])
         cls.make_role_user(cls.logins["internal"], ["base.group_user"])
                 # the documented group alone: what it implies (employee, Invoicing) must be enough for the job
-        cls.make_role_user(cls.logins["user"], ["finance_sync_core.group_finance_sync_user"])
-        cls.make_role_user(cls.logins["manager"], ["finance_sync_core.group_finance_sync_manager"])
+        cls.make_role_user(cls.logins["user"], ["finance_sync_core.group_finance_sync_user"], email="u@example.com")
+        cls.make_role_user(cls.logins["manager"], ["finance_sync_core.group_finance_sync_manager"],
+                           email="m@example.com")
         cls.make_role_user(cls.logins["manager_b"], ["finance_sync_core.group_finance_sync_manager"],
-                           companies=cls.company_b)
+                           companies=cls.company_b, email="mb@example.com")
         cls.job_b = cls.failed_job(cls.backend_b)
 
     @classmethod
@@ -136,8 +142,11 @@ class TestAccessMatrix(RpcCase):
             args = {"action_resolve": ["handled by phone"], "action_redate": [fields.Date.today().isoformat()]}
             return rpc(login, model, verb, self.failed_job().ids, *args.get(verb, []))
         if model == "finance.sync.job.resolve":
-            wizard = self.env[model].create({"job_ids": [(6, 0, self.failed_job().ids)], "note": "done by hand"})
-            return rpc(login, model, verb, wizard.ids)
+            name, wizard_id = rpc(login, model, "create", {"job_ids": [(6, 0, self.failed_job().ids)],
+                                                           "note": "done by hand"})
+            if name != "ok":
+                return name, wizard_id
+            return rpc(login, model, verb, [wizard_id])
         if model == "finance.backend":
             fresh = self.env[model].create({"name": "Fresh", "base_url": "http://127.0.0.1:9"})
             if verb == "read":
@@ -158,6 +167,14 @@ class TestAccessMatrix(RpcCase):
             if verb == "read":
                 return rpc(login, model, "search_read", [], ["ciphertext"])
             return rpc(login, model, "create", {"backend_id": self.backend.id, "name": "api_key", "ciphertext": "x"})
+        if model == "finance.sync.job.type":
+            jtype = self.env.ref("finance_sync_core.job_type_echo")
+            if verb == "read":
+                return rpc(login, model, "read", jtype.ids, ["code", "max_attempts"])
+            if verb == "write":
+                return rpc(login, model, "write", jtype.ids, {arg: {"max_attempts": 4, "handler_method": "unlink"}[arg]})
+            return rpc(login, model, "create", {"name": "x", "code": "x.%s" % role, "handler_model": "res.users",
+                                                "handler_method": "unlink"})
         if model == "finance.mapping":
             fresh = self.env[model].create({"backend_id": self.backend.id, "kind": "currency",
                                             "external_code": uuid.uuid4().hex[:8]})

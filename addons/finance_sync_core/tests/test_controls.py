@@ -98,7 +98,7 @@ class TestSecretsBoundToOrigin(RpcCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.make_role_user("origin_manager", ["base.group_user", MANAGER])
+        cls.make_role_user("origin_manager", ["base.group_user", MANAGER], email="origin@example.com")
 
     def test_changing_only_the_token_url_host_sends_no_secret(self):
         with CaptureServer() as home, CaptureServer() as elsewhere:
@@ -164,7 +164,8 @@ class TestWebhookHardening(RpcCase):
         return self.env["finance.sync.job"].search([("backend_id", "=", self.backend.id)])
 
     def post(self, body, headers):
-        return self.url_open(self.path, data=body, headers=headers)
+        # url_open sends a GET for an empty body: always POST
+        return self.opener.post(self.base_url() + self.path, data=body, headers=headers, timeout=60)
 
     def raw(self, request_bytes, timeout=60):
         """Send raw bytes on a socket and return the status code of the answer."""

@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.exceptions import UserError
 
 from ..guard import guarded
 
@@ -15,6 +16,8 @@ class FinanceSyncJobResolve(models.TransientModel):
 
     @guarded(USER)
     def action_resolve(self):
+        if not self.job_ids:  # the jobs the user may not read are not in job_ids
+            raise UserError(self.env._("Select the exceptions to resolve."))
         self.job_ids.filtered(lambda j: j.state == "failed").action_resolve(self.note)
         return {"type": "ir.actions.act_window_close"}
 
@@ -30,4 +33,6 @@ class FinanceSyncJobRedate(models.TransientModel):
 
     @guarded(USER)
     def action_redate(self):
+        if not self.job_ids:
+            raise UserError(self.env._("Select the exceptions to re-date."))
         return self.job_ids.action_redate(self.date)
