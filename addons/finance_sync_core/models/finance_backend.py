@@ -237,6 +237,14 @@ class FinanceBackend(models.Model):
         Connectors extend the set."""
         return set()
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:  # data files (superuser) may create an active backend; people activate it
+            for vals in vals_list:
+                protection.check(self, vals, PROTECTED_FIELDS,
+                                 _("A new backend starts in draft with a fresh webhook token: use its buttons."))
+        return super().create(vals_list)
+
     def write(self, vals):
         protection.check(self, vals, PROTECTED_FIELDS,
                          _("Backend state, circuit breaker and webhook token change through their buttons only."))

@@ -56,6 +56,7 @@ MATRIX = [
     *_row("finance.backend", "write breaker_state", D, D, D, D, D),
     *_row("finance.backend", "write webhook_token", D, D, D, D, D),
     *_row("finance.backend", "create", D, D, D, A, D),
+    *_row("finance.backend", "create active", D, D, D, D, D),
     *_row("finance.backend", "unlink", D, D, D, A, D),
     *_row("finance.backend", "action_regenerate_webhook_token", D, D, D, A, D),
     *_row("finance.backend", "action_pause", D, D, D, A, D),
@@ -157,7 +158,10 @@ class TestAccessMatrix(RpcCase):
                          "breaker_state": "open", "webhook_token": "mine", "client_secret": "s3"}[arg]
                 return rpc(login, model, "write", fresh.ids, {arg: value})
             if verb == "create":
-                return rpc(login, model, "create", {"name": "By %s" % role, "company_id": self.company_a.id})
+                vals = {"name": "By %s" % role, "company_id": self.company_a.id}
+                if arg == "active":
+                    vals.update(state="active", webhook_token="chosen")
+                return rpc(login, model, "create", vals)
             if verb == "unlink":
                 return rpc(login, model, "unlink", fresh.ids)
             fresh.action_activate()
@@ -215,6 +219,20 @@ class TestAccessMatrix(RpcCase):
                 elif expected == D and not any(r in name for r in REFUSALS):
                     failures.append("%s: refused by a crash, not a control (%s %s)" % (cell, name, str(message)[:160]))
         self.assertFalse(failures, "%d of %d cells wrong:\n%s" % (len(failures), len(MATRIX), "\n".join(failures)))
+
+    def test_company_b_manager_lists_nothing_of_company_a(self):
+        """Item 10: searches over RPC return only the manager's own company, on every core model
+        holding company data (reading by id is refused: see the matrix)."""
+        self.failed_job()
+        login = self.logins["manager_b"]
+        for model in ("finance.sync.job", "finance.backend", "finance.mapping", "finance.audit.log",
+                      "finance.sync.dashboard"):
+            with self.subTest(model):
+                rows = self.assert_allowed(self.rpc(login, model, "search_read", [], ["company_id"]))
+                companies = {row["company_id"][0] for row in rows if row["company_id"]}
+                self.assertNotIn(self.company_a.id, companies)
+        own = self.assert_allowed(self.rpc(login, "finance.backend", "search_read", [], ["name"]))
+        self.assertEqual([row["name"] for row in own], ["Matrix B"])
 
     def test_denied_writes_changed_nothing(self):
         """A refused RPC write leaves the record as it was (the refusal is not only a message)."""
