@@ -2,6 +2,7 @@ from . import finance_sync_job_type
 from . import finance_sync_job
 from . import finance_backend
 from . import finance_backend_secret
+from . import finance_webhook_receipt
 from . import finance_mapping
 from . import finance_audit_log
 from . import finance_sync_dashboard

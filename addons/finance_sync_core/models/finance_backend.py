@@ -1,16 +1,17 @@
 import hashlib
-import hmac
 import json
 import logging
 import os
 import secrets
-import time
+from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from .. import protection, webhook_gate
 from ..engine import states as S
 from ..exceptions import FinanceSyncError, UnmappedValueError
+from ..guard import guarded
 
 _logger = logging.getLogger(__name__)
 
@@ -21,9 +22,14 @@ SECRET_FIELDS = {
     "hmac_secret": "hmac_secret",
     "webhook_secret": "webhook_secret",
 }
-WEBHOOK_WINDOW = 300  # seconds of clock skew accepted on X-Timestamp
+WEBHOOK_WINDOW = webhook_gate.WEBHOOK_WINDOW
 CORE_WEBHOOK_EVENTS = {"finance_sync.ping": "core.noop"}
 UNLOGGED_VALUES = {"webhook_token"}  # field names audited without their value
+# written only by the backend's transitions (activate/pause/resume, breaker reset, token rotation)
+# and the worker's SQL: a manager's RPC write() cannot skip their audit entries or checks
+PROTECTED_FIELDS = {"state", "breaker_state", "breaker_failures", "breaker_opened_at", "webhook_token"}
+USER = "finance_sync_core.group_finance_sync_user"
+MANAGER = "finance_sync_core.group_finance_sync_manager"
 
 
 class FinanceBackend(models.Model):
@@ -182,13 +188,78 @@ class FinanceBackend(models.Model):
                 raise ValidationError(_("The circuit breaker needs a threshold and a cool-down of at least 1."))
 
     @api.model
+    def _secret_origin_fields(self):
+        """URL fields the backend's client sends secrets to. Stored secrets are bound to the
+        origins (scheme, host, port) of these URLs: changing one clears them. Connectors that
+        add such a field extend the set."""
+        return {"base_url", "token_url"}
+
+    def _secret_origin(self):
+        """The origins secrets are sent to, as one stable string (e.g. 'https://a.example:443')."""
+        self.ensure_one()
+        origins = set()
+        for field in sorted(self._secret_origin_fields()):
+            url = self[field]
+            if not url:
+                continue
+            parts = urlsplit(url.strip())
+            scheme = (parts.scheme or "").lower()
+            try:
+                port = parts.port or {"http": 80, "https": 443}.get(scheme)
+            except ValueError:
+                port = "?"
+            origins.add("%s://%s:%s" % (scheme, (parts.hostname or "").lower(), port))
+        return " ".join(sorted(origins))
+
+    def _clear_secrets_for_new_origin(self, before):
+        """Drop the secrets of backends whose origin changed (``before``: id -> origin)."""
+        Secret = self.env["finance.backend.secret"].sudo()
+        for rec in self:
+            if before.get(rec.id) == rec._secret_origin():
+                continue
+            stored = Secret.search([("backend_id", "=", rec.id)])
+            if not stored:
+                continue
+            names = ", ".join(sorted(stored.mapped("name")))
+            stored.unlink()
+            rec.invalidate_recordset(list(SECRET_FIELDS) + ["secrets_set"])
+            message = _("The address secrets are sent to changed (%(old)s -> %(new)s): the stored secrets "
+                        "(%(names)s) were cleared so they are never sent to the new host. Enter them again.",
+                        old=before.get(rec.id) or _("none"), new=rec._secret_origin() or _("none"), names=names)
+            self.env["finance.audit.log"]._append(
+                "backend.secrets_cleared", rec, "Secrets cleared after an origin change: %s" % names,
+                data={"old_origin": before.get(rec.id), "new_origin": rec._secret_origin()})
+            rec._message_log(body=message)
+
+    @api.model
     def _audit_exempt_fields(self):
         """Fields the pipeline itself moves on every sync (high-water marks): not audited.
         Connectors extend the set."""
         return set()
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self.env.su:  # data files (superuser) may create an active backend; people activate it
+            for vals in vals_list:
+                protection.check(self, vals, PROTECTED_FIELDS,
+                                 _("A new backend starts in draft with a fresh webhook token: use its buttons."))
+        return super().create(vals_list)
+
     def write(self, vals):
-        res = super().write(vals)
+        protection.check(self, vals, PROTECTED_FIELDS,
+                         _("Backend state, circuit breaker and webhook token change through their buttons only."))
+        moved = self._secret_origin_fields() & set(vals)
+        before = {rec.id: rec._secret_origin() for rec in self} if moved else {}
+        secrets_given = {k: vals[k] for k in SECRET_FIELDS if k in vals}
+        if moved:
+            # URLs first: secrets entered in the same save are bound to the new origin
+            others = {k: v for k, v in vals.items() if k not in SECRET_FIELDS}
+            res = super().write(others)
+            self._clear_secrets_for_new_origin(before)
+            if secrets_given:
+                super().write(secrets_given)
+        else:
+            res = super().write(vals)
         audited = sorted(k for k in vals if k not in SECRET_FIELDS and k not in self._audit_exempt_fields())
         values = {k: vals[k] for k in audited
                   if k not in UNLOGGED_VALUES and isinstance(vals[k], (str, int, float, bool))}
@@ -200,43 +271,58 @@ class FinanceBackend(models.Model):
         return res
 
     def _set_state(self, state, action):
-        self.write({"state": state})
+        protection.internal(self).write({"state": state})
         for rec in self:
             self.env["finance.audit.log"]._append(action, rec, "Backend %s" % state)
         if state == "active":
             self._trigger_workers()
         return True
 
+    @guarded(MANAGER)
     def action_activate(self):
         return self._set_state("active", "backend.activate")
 
+    @guarded(MANAGER)
     def action_pause(self):
         return self._set_state("paused", "backend.pause")
 
+    @guarded(MANAGER)
     def action_resume(self):
         return self._set_state("active", "backend.resume")
 
+    @guarded(MANAGER)
     def action_reset_breaker(self):
-        self.write({"breaker_state": "closed", "breaker_failures": 0, "breaker_opened_at": False})
+        protection.internal(self).write({"breaker_state": "closed", "breaker_failures": 0, "breaker_opened_at": False})
         self._trigger_workers()
         return True
 
+    @guarded(MANAGER)
     def action_regenerate_webhook_token(self):
+        """New webhook URL: deliveries to the old one are refused (401) from now on. Managers
+        only, as themselves (the ACL and record rules apply), audited without the token."""
+        self.check_access("write")
         for rec in self:
-            rec.sudo().webhook_token = secrets.token_urlsafe(24)
+            protection.internal(rec).write({"webhook_token": secrets.token_urlsafe(24)})
+            self.env["finance.audit.log"]._append(
+                "backend.webhook_token", rec, "Webhook token regenerated: the previous webhook URL no longer works")
         return True
 
+    @guarded(USER)
     def action_view_jobs(self):
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id("finance_sync_core.finance_sync_job_action")
         action["domain"] = [("backend_id", "in", self.ids)]
         action["context"] = {}
         return action
 
+    @guarded(USER)
     def action_view_exceptions(self):
+        self.check_access("read")
         action = self.env["ir.actions.act_window"]._for_xml_id("finance_sync_core.finance_sync_job_action_exceptions")
         action["domain"] = [("backend_id", "in", self.ids), ("state", "=", S.FAILED)]
         return action
 
+    @guarded(MANAGER)
     def action_test_connection(self):
         self.ensure_one()
         try:
@@ -388,38 +474,50 @@ class FinanceBackend(models.Model):
         return dict(CORE_WEBHOOK_EVENTS)
 
     @api.model
+    def _webhook_gate_lookup(self, token):
+        """(webhook secret or None, body size limit) for a token: what the pre-cursor gate of the
+        webhook controller needs. Runs as superuser on a short-lived cursor of its own."""
+        max_bytes = int(self.env["ir.config_parameter"].sudo().get_param(
+            "finance_sync.webhook_max_bytes", 1024 * 1024))
+        backend = self.sudo().search([("webhook_token", "=", token)], limit=1) if token else self.browse()
+        return (backend._secret("webhook_secret") if backend else None), max_bytes
+
+    @api.model
     def _webhook_receive(self, token, headers, body, max_bytes):
         """Verify and enqueue one webhook delivery; return ``(http_status, answer dict)``.
 
-        Order: unknown token / size / signature + timestamp / JSON + type / duplicate / enqueue.
+        Order: unknown token / size / signature + timestamp / JSON + type / duplicate (event id,
+        or the same signed content under another event id) / enqueue.
         """
         backend = self.sudo().search([("webhook_token", "=", token)], limit=1) if token else self.browse()
         if not backend:
             return 401, {"error": {"code": "unknown_token"}}
         if len(body) > max_bytes:
             return 413, {"error": {"code": "too_large"}}
-        secret = backend._secret("webhook_secret")
-        stamp = headers.get("X-Timestamp") or ""
-        signature = headers.get("X-Signature") or ""
-        if not secret or not stamp.isdigit() or not signature.startswith("sha256="):
+        refused = webhook_gate.check_headers(headers)
+        if refused:
+            return refused[0], {"error": {"code": refused[1]}}
+        if not webhook_gate.signature_ok(backend._secret("webhook_secret"), headers, body):
             return 401, {"error": {"code": "bad_signature"}}
-        expected = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-        if not hmac.compare_digest(expected, signature[len("sha256="):]):
-            return 401, {"error": {"code": "bad_signature"}}
-        if abs(time.time() - int(stamp)) > WEBHOOK_WINDOW:
-            return 401, {"error": {"code": "stale_timestamp"}}
         try:
             event = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             return 400, {"error": {"code": "not_json"}}
         event_type = event.get("type") if isinstance(event, dict) else None
-        job_type = backend._webhook_event_job_types().get(event_type)
+        job_type = backend._webhook_event_job_types().get(event_type) if isinstance(event_type, str) else None
         if not job_type or not isinstance(event.get("data"), dict):
             return 400, {"error": {"code": "unknown_type"}}
-        event_id = headers.get("X-Event-Id") or hashlib.sha256(body).hexdigest()
+        event_id = headers.get("X-Event-Id") or ""
+        if not event_id.isascii() or not event_id.isprintable() or len(event_id) > 200:
+            return 400, {"error": {"code": "bad_event_id"}}
+        digest = webhook_gate.signed_digest(headers, body)
+        event_id = event_id or digest
+        if not self.env["finance.webhook.receipt"].sudo()._claim(backend, digest, event_id):
+            # the same signed content under another event id (a replay): nothing new is queued
+            return 200, {"status": "duplicate"}
         ids, new = self.env["finance.sync.job"].sudo()._enqueue_rows(backend, job_type, [{
             "payload": {"event_type": event_type, "event_id": event_id, "data": event["data"]},
-            "key": "event:%s" % event_id[:200], "summary": "Webhook %s" % event_type,
+            "key": "event:%s" % event_id, "summary": "Webhook %s" % event_type,
         }])
         if not new:
             return 200, {"status": "duplicate", "job_id": ids[0]}

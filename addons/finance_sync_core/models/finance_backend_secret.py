@@ -19,6 +19,8 @@ class FinanceBackendSecret(models.Model):
     backend_id = fields.Many2one("finance.backend", required=True, ondelete="cascade", index=True)
     name = fields.Char(required=True)
     ciphertext = fields.Text(required=True)
+    origin = fields.Char(help="Origins (scheme://host:port) of the backend's URLs when the secret was entered: "
+                              "the secret is only handed out while they are unchanged")
 
     _sql_constraints = [
         ("backend_name_unique", "UNIQUE(backend_id, name)", "One value per secret and backend."),
@@ -34,16 +36,21 @@ class FinanceBackendSecret(models.Model):
     @api.model
     def _store(self, backend, name, value):
         token = crypto.encrypt(self._keyring(), value)
+        origin = backend._secret_origin()
         existing = self.search([("backend_id", "=", backend.id), ("name", "=", name)])
         if existing:
-            existing.ciphertext = token
+            existing.write({"ciphertext": token, "origin": origin})
         else:
-            self.create({"backend_id": backend.id, "name": name, "ciphertext": token})
+            self.create({"backend_id": backend.id, "name": name, "ciphertext": token, "origin": origin})
 
     @api.model
     def _load(self, backend, name):
         rec = self.search([("backend_id", "=", backend.id), ("name", "=", name)], limit=1)
         if not rec:
+            return None
+        if (rec.origin or "") != backend._secret_origin():
+            # the backend's URLs moved without going through write() (SQL, a migration): never
+            # send the secret to a host it was not entered for
             return None
         try:
             return crypto.decrypt(self._keyring(), rec.ciphertext)

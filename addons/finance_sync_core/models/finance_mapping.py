@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from ..guard import guarded
+
 # kind -> Odoo model; connectors extend the selection (selection_add) and this map
 CORE_KIND_MODELS = {
     "company": "res.company",
@@ -164,6 +166,7 @@ class FinanceMapping(models.Model):
         """, (kind, code, self.env.uid, self.env.uid, backend_id))
         self.invalidate_model()
 
+    @guarded("finance_sync_core.group_finance_sync_user")
     def action_view_waiting_jobs(self):
         self.ensure_one()
         action = self.env["ir.actions.act_window"]._for_xml_id("finance_sync_core.finance_sync_job_action_exceptions")

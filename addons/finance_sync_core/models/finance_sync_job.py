@@ -11,6 +11,7 @@ from odoo.exceptions import UserError
 from .. import protection
 from ..engine import states as S
 from ..exceptions import BusinessError, TransientError
+from ..guard import guarded
 from ..worker import NOTIFY_CHANNEL, QueueWorker
 
 _logger = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ PROTECTED_FIELDS = {
 # what a re-queue clears: the job runs again from scratch
 REQUEUE_RESET = {"attempts": 0, "date_failed": False, "error_code": False, "error_message": False,
                  "error_params": False, "error_cause": False, "mapping_kind": False, "external_code": False}
+USER = "finance_sync_core.group_finance_sync_user"
 AGING_BUCKETS = [(4, "0-4 h"), (24, "4-24 h"), (72, "1-3 days")]
 
 
@@ -151,6 +153,7 @@ class FinanceSyncJob(models.Model):
             self.env["finance.backend"]._trigger_workers()
         return failed
 
+    @guarded(USER)
     def action_retry(self):
         self.check_access("write")
         jobs = self._requeue()
@@ -158,6 +161,7 @@ class FinanceSyncJob(models.Model):
             self.env["finance.audit.log"]._append("job.retry", job, "Job re-queued by a person")
         return True
 
+    @guarded(USER)
     def action_retry_same_cause(self):
         """Re-queue every failed job sharing the cause (error code + value) of these ones."""
         self.check_access("write")
@@ -173,6 +177,7 @@ class FinanceSyncJob(models.Model):
         )
         return self._notify(_("%s job(s) re-queued.", len(done)))
 
+    @guarded(USER)
     def action_redate(self, date):
         """Re-queue failed jobs to post on ``date`` (their own date hit a lock date); audited."""
         self.check_access("write")
@@ -192,6 +197,7 @@ class FinanceSyncJob(models.Model):
                 data={"job_ids": failed.ids, "date": str(date)})
         return self._notify(_("%(count)s job(s) will post on %(date)s.", count=len(failed), date=date))
 
+    @guarded(USER)
     def action_cancel(self):
         self.check_access("write")
         for job in self:
@@ -199,6 +205,7 @@ class FinanceSyncJob(models.Model):
             self.env["finance.audit.log"]._append("job.cancel", job, "Job cancelled")
         return True
 
+    @guarded(USER)
     def action_resolve(self, note):
         """Mark failed jobs as handled outside the pipeline, with a note (kept and audited)."""
         self.check_access("write")
@@ -210,10 +217,13 @@ class FinanceSyncJob(models.Model):
             self.env["finance.audit.log"]._append("job.resolve", job, "Exception resolved by hand", data={"note": note})
         return True
 
+    @guarded(USER)
     def action_assign_to_me(self):
+        self.check_access("write")
         self.write({"user_id": self.env.uid})
         return True
 
+    @guarded(USER)
     def action_fix_mapping(self):
         """Open the mapping line for the unmapped value, pre-filled; saving it re-queues the waiting jobs."""
         self.ensure_one()
@@ -239,11 +249,13 @@ class FinanceSyncJob(models.Model):
             action["res_id"] = mapping.id
         return action
 
+    @guarded(USER)
     def action_trace(self):
         """Every job, document and audit entry sharing this job's correlation id."""
         self.ensure_one()
         return self.env["finance.trace"].create({"correlation_id": self.correlation_id}).action_trace()
 
+    @guarded(USER)
     def action_open_document(self):
         self.ensure_one()
         if not self.res_ref:

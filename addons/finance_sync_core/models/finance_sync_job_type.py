@@ -1,5 +1,5 @@
 from odoo import api, fields, models, tools
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 
 from ..engine.retry import RetryPolicy
 
@@ -68,12 +68,22 @@ class FinanceSyncJobType(models.Model):
         rec = self.sudo().browse(type_id)
         return rec.handler_model, rec.handler_method, rec._retry_policy()
 
+    def _check_handler_change(self, keys):
+        """The worker calls the handler as superuser: choosing it is choosing code to run with
+        every right. Only data files (superuser) and settings administrators may set it."""
+        if {"handler_model", "handler_method"} & set(keys) and not (
+                self.env.su or self.env.user.has_group("base.group_system")):
+            raise AccessError(self.env._("Only settings administrators may change which method a job type runs."))
+
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            self._check_handler_change(vals)
         self.env.registry.clear_cache()
         return super().create(vals_list)
 
     def write(self, vals):
+        self._check_handler_change(vals)
         self.env.registry.clear_cache()
         return super().write(vals)
 

@@ -2,6 +2,7 @@ from odoo import fields, models
 from odoo.tools import config
 
 from ..engine import crypto
+from ..guard import guarded
 
 
 class ResConfigSettings(models.TransientModel):
@@ -28,7 +29,9 @@ class ResConfigSettings(models.TransientModel):
         for rec in self:
             rec.finance_sync_key_status = status
 
+    @guarded("base.group_system")
     def action_finance_sync_rotate_secrets(self):
+        # sudo: nobody has access rights on the ciphertexts; settings administrators may re-encrypt them
         count = self.env["finance.backend.secret"].sudo()._rotate_all()
         return {"type": "ir.actions.client", "tag": "display_notification",
                 "params": {"message": "%d secret(s) re-encrypted with the first key." % count, "type": "success"}}

@@ -2,6 +2,10 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..guard import guarded
+
+USER = "finance_sync_core.group_finance_sync_user"
+
 
 class FinanceTrace(models.TransientModel):
     _name = "finance.trace"
@@ -52,6 +56,7 @@ class FinanceTrace(models.TransientModel):
             add(entry, _("audit log"))
         return found
 
+    @guarded(USER)
     def action_trace(self):
         self.ensure_one()
         correlation_id = (self.correlation_id or "").strip()
@@ -79,6 +84,7 @@ class FinanceTraceLine(models.TransientModel):
     name = fields.Char(string="Record")
     how = fields.Char(string="Found as")
 
+    @guarded(USER)
     def action_open(self):
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id,
