@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from odoo.addons.finance_sync_core.guard import guarded
+
 
 class HrExpenseSheet(models.Model):
     """Expense reports posted from an expense platform carry the platform's report id and version.
@@ -63,6 +65,7 @@ class HrExpenseSheet(models.Model):
     def _finance_trace_related(self):
         return list(self.account_move_ids) + self.account_move_ids._finance_trace_related()
 
+    @guarded("finance_sync_core.group_finance_sync_user")
     def action_view_platform_jobs(self):
         self.ensure_one()
         action = self.finance_backend_id.action_view_jobs()
