@@ -238,8 +238,11 @@ class ExpenseConnector(models.AbstractModel):
         }
 
     def _check_tax(self, backend, report, line, taxes):
-        """Platform tax_amount vs the tax Odoo computes on the amount spent (tax included)."""
-        if line.tax_amount is None and not taxes:
+        """Platform tax_amount vs the tax Odoo computes on the amount spent (tax included).
+
+        A null ``tax_amount`` states no tax: Odoo computes it from the mapped code and there is
+        nothing to compare (contract, Report.lines[].tax_amount)."""
+        if line.tax_amount is None:
             return
         spent = self._currency(line.currency)
         computed = Decimal(0)
