@@ -7,3 +7,4 @@ from . import test_rpc
 from . import test_access_rpc
 from . import test_tours
 from . import test_provider
+from . import test_public_methods
