@@ -4,7 +4,9 @@ The two bypasses seen are reproduced exactly, then the access matrix: every role
 operation on screening cases and lists, each cell a real HTTP call. ``MATRIX`` is the list of
 cells (role, model, operation, expected) that docs/compliance-guide.md documents.
 """
-from odoo.tests import tagged
+import os
+
+from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.finance_sync_core.tests.common import RpcCase
 
@@ -260,3 +262,17 @@ class TestScreeningAccessMatrix(ScreeningRpcCase):
         # every refusal left the blocked partners blocked
         blocked = self.env["screening.case"].search([("list_id", "=", self.list.id), ("state", "in", ("open",))])
         self.assertTrue(all(c.partner_id._finance_payment_block_reasons() for c in blocked))
+
+
+@tagged("post_install", "-at_install")
+class TestMatrixDocumented(TransactionCase):
+    def test_compliance_guide_table_is_the_matrix(self):
+        here = os.path.dirname(__file__)
+        guide = os.path.join(here, "..", "..", "..", "docs", "compliance-guide.md")
+        with open(guide, encoding="utf-8") as f:
+            text = f.read()
+        block = text.split("<!-- screening-matrix:start")[1].split("<!-- screening-matrix:end")[0]
+        rows = [line.strip("|").split("|") for line in block.splitlines()[3:] if line.startswith("|")]
+        documented = {(role, cells[0].strip(), cells[1].strip(), cells[2 + i].strip())
+                      for cells in rows for i, role in enumerate(ROLE_ORDER)}
+        self.assertEqual(documented, set(MATRIX))
