@@ -42,8 +42,15 @@ class ExpensePlatformAdapter:
             params["updated_since"] = updated_since
         return self.client.paginate(CARDS_PATH, params=params, **self._kw())
 
-    def report(self, report_id):
-        return self.client.get("%s/%s" % (REPORTS_PATH, report_id), **self._kw()).data
+    def probe(self):
+        """The connection test: the token (fetched by the client) and one page of one report of
+        the listing the pull makes; returns how many reports came back (0 or 1)."""
+        page = self.client.get(REPORTS_PATH, params={"status": ",".join(PULL_STATUSES), "limit": 1},
+                               **self._kw()).data
+        if not isinstance(page, dict) or not isinstance(page.get("data"), list):
+            raise BusinessError("The expense platform's report listing does not follow the contract",
+                                code="schema_invalid", params={"path": REPORTS_PATH})
+        return len(page["data"])
 
     # ---------------------------------------------------------------- receipts
     def receipt(self, url, expected_sha256, max_bytes=DEFAULT_RECEIPT_MAX_BYTES, line_id=None):

@@ -2,6 +2,7 @@ from . import screening_list
 from . import screening_list_version
 from . import screening_list_entry
 from . import screening_case
+from . import screening_case_approval
 from . import res_partner
 from . import res_partner_bank
 from . import account_payment

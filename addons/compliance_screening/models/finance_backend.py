@@ -3,6 +3,8 @@ import uuid
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from odoo.addons.finance_sync_core.guard import guarded
+
 from ..engine.matcher import DEFAULT_BLOCK, DEFAULT_REVIEW
 from ..provider_adapter import ScreeningProviderAdapter, query
 
@@ -101,6 +103,7 @@ class FinanceBackend(models.Model):
             events.update(PROVIDER_WEBHOOK_EVENTS)
         return events
 
+    @guarded("finance_sync_core.group_finance_sync_manager")
     def action_screening_provider_rescreen(self):
         """Screen every partner of the companies using this provider again."""
         jobs = self.env["screening.provider"]._enqueue_full(self, key_prefix="manual:%s" % uuid.uuid4().hex)

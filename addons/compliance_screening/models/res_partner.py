@@ -3,6 +3,8 @@ import json
 
 from odoo import _, api, fields, models
 
+from odoo.addons.finance_sync_core import protection
+
 from .. import index_cache
 from ..engine.matcher import DEFAULT_BLOCK, DEFAULT_REVIEW, classify
 from .screening_case import LIVE_STATES, OPEN_STATES
@@ -154,8 +156,9 @@ class ResPartner(models.Model):
         provider whose hits ``source_list`` records. Open cases of the other source are left
         alone; a cleared pair stays cleared while the partner's and the entry's data match."""
         self.ensure_one()
-        # sudo: cases are opened by the system for whoever changed the partner
-        Case = self.env["screening.case"].sudo()
+        # sudo: cases are opened by the system for whoever changed the partner (internal: the
+        # screening writes the match fields no person may write)
+        Case = protection.internal(self.env["screening.case"].sudo())
         entries = self.env["screening.list.entry"].sudo().browse(list(hits))
         cases = Case.search([("partner_id", "=", self.id)], order="id desc")
         live = {c.entry_id.id: c for c in cases if c.state in LIVE_STATES}

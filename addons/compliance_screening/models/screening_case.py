@@ -1,12 +1,20 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
+from odoo.addons.finance_sync_core import protection
 from odoo.addons.finance_sync_core.exceptions import BusinessError
+from odoo.addons.finance_sync_core.guard import guarded
 
 from ..engine.matcher import explain_text
 
 OPEN_STATES = ("open", "to_approve")
 LIVE_STATES = ("open", "to_approve", "confirmed")
+OFFICER = "compliance_screening.group_screening_officer"
+MANAGER = "finance_sync_core.group_finance_sync_manager"
+# the only field a person writes directly (with the officer's write access): who works the case.
+# Everything else (state, strength, the match, the decision and who took it) is written by the
+# system or by a transition method, under protection.internal().
+USER_WRITABLE = frozenset({"user_id"})
 
 
 def _provider_text(expl):
@@ -28,15 +36,23 @@ class ScreeningCase(models.Model):
     open -> to_approve -> cleared) | confirmed (true match: the partner stays blocked) |
     withdrawn (the partner's data changed and no longer matches). Every decision goes to
     the audit log; the case also shows in the exception queue through a review job.
+
+    Controls: state and every decision field change only in the transition methods below
+    (``write()`` refuses them without ``protection.internal``, for every user, managers
+    included); who acted is ``env.uid``, recorded as ``screening.case.approval`` rows unique
+    per (case, user), never a writable field.
     """
 
     _name = "screening.case"
     _description = "Screening Case"
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _order = "id desc"
+    _check_company_auto = True
 
     name = fields.Char(required=True, readonly=True, copy=False, default="/")
     partner_id = fields.Many2one("res.partner", required=True, readonly=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="partner_id.company_id", store=True, index=True, string="Company",
+                                 help="The partner's company (empty for a partner shared by every company)")
     entry_id = fields.Many2one("screening.list.entry", required=True, readonly=True, index=True, ondelete="cascade",
                                context={"active_test": False})
     list_id = fields.Many2one(related="entry_id.list_id", store=True, string="List")
@@ -60,8 +76,10 @@ class ScreeningCase(models.Model):
     blocking = fields.Boolean(compute="_compute_blocking", search="_search_blocking",
                               help="This case stops payments to the partner")
     clear_reason = fields.Text(readonly=True, tracking=True)
-    clear_requested_uid = fields.Many2one("res.users", string="Clearing proposed by", readonly=True)
-    clear_requested_at = fields.Datetime(readonly=True)
+    approval_ids = fields.One2many("screening.case.approval", "case_id", string="Decisions", readonly=True)
+    clear_requested_uid = fields.Many2one("res.users", string="Clearing proposed by", compute="_compute_proposal",
+                                          store=True, help="Set by the transition: the officer who proposed")
+    clear_requested_at = fields.Datetime(compute="_compute_proposal", store=True)
     decided_uid = fields.Many2one("res.users", string="Decided by", readonly=True, tracking=True)
     decided_at = fields.Datetime(readonly=True)
     clear_expires_at = fields.Datetime(string="Clearing expires", readonly=True)
@@ -75,6 +93,13 @@ class ScreeningCase(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS screening_case_live_pair_uniq
                 ON screening_case (partner_id, entry_id) WHERE state IN ('open', 'to_approve', 'confirmed')
         """)
+
+    @api.depends("approval_ids.kind", "approval_ids.user_id")
+    def _compute_proposal(self):
+        for rec in self:
+            proposal = rec.approval_ids.filtered(lambda a: a.kind == "propose")[:1]
+            rec.clear_requested_uid = proposal.user_id
+            rec.clear_requested_at = proposal.create_date
 
     @api.depends("explanation")
     def _compute_explanation_text(self):
@@ -117,12 +142,26 @@ class ScreeningCase(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if not protection.is_internal(self):
+            raise AccessError(_("Screening cases are opened by the screening, not by hand."))
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].sudo().next_by_code("screening.case") or "/"
         cases = super().create(vals_list)
         cases._enqueue_review()
         return cases
+
+    def write(self, vals):
+        protection.check(self, vals, self._protected_fields(), _(
+            "A screening case's state, match and decision change only through its actions "
+            "(clear, approve, reject, confirm, reopen): %s", ", ".join(sorted(set(vals) & self._protected_fields()))))
+        return super().write(vals)
+
+    @api.model
+    def _protected_fields(self):
+        """Every field of the case except who is assigned, the chatter's and the ORM's own."""
+        mixins = set(self.env["mail.thread"]._fields) | set(self.env["mail.activity.mixin"]._fields)
+        return frozenset(set(self._fields) - mixins - USER_WRITABLE - set(models.MAGIC_COLUMNS) - {"display_name"})
 
     def _describe(self):
         self.ensure_one()
@@ -133,12 +172,14 @@ class ScreeningCase(models.Model):
 
     # ------------------------------------------------------------------ exception queue
     def _enqueue_review(self):
-        backend = self.env["screening.list"]._screening_backend()
+        Backend = self.env["finance.backend"]
         for case in self:
+            # the job runs on the case's company backend, so it follows the same record rules
+            backend = Backend._screening_backend_for(case.company_id or self.env.company)
             job = backend._enqueue("screening.case_review", payload={"case_id": case.id}, key="case:%s" % case.id,
                                   summary=_("Screening case %(case)s - %(partner)s", case=case.name,
                                             partner=case.partner_id.display_name))
-            case.sudo().job_id = job
+            protection.internal(case.sudo()).job_id = job
 
     @api.model
     def _job_review(self, job):
@@ -160,39 +201,72 @@ class ScreeningCase(models.Model):
             self.env["finance.audit.log"]._append(
                 "screening.case.%s" % action, case, "%s: %s" % (case.name, description),
                 data=dict({"partner_id": case.partner_id.id, "entry": "%s:%s" % (case.list_id.code, case.entry_id.uid),
-                           "score": case.score, "strength": case.strength, "state": case.state}, **data))
+                           "score": case.score, "strength": case.strength, "state": case.state,
+                           "acting_uid": self.env.uid}, **data))
 
     def _write_decision(self, vals):
-        self.sudo().write(vals)
+        # sudo: the transition checked the caller's group and the four-eyes rule; the fields are protected
+        protection.internal(self.sudo()).write(vals)
 
+    def _record_approval(self, kind):
+        """The acting user's decision row (unique per case and user: nobody counts twice)."""
+        Approval = protection.internal(self.env["screening.case.approval"].sudo())
+        for case in self:
+            if case.approval_ids.filtered(lambda a: a.user_id.id == self.env.uid):
+                raise UserError(_("Four eyes: you already took part in the decision on %s; another officer must "
+                                  "approve it.", case.name))
+        return Approval.create([{"case_id": case.id, "user_id": self.env.uid, "kind": kind} for case in self])
+
+    def _check_not_own_party(self):
+        """Nobody decides about himself: an officer whose own contact is the screened partner
+        (or its company) takes no part in the decision."""
+        user_partner = self.env.user.partner_id
+        for case in self:
+            if user_partner and user_partner in (case.partner_id | case.partner_id.commercial_partner_id):
+                raise UserError(_("%s screens your own contact: another officer must decide it.", case.name))
+
+    def _drop_approvals(self):
+        protection.internal(self.sudo().approval_ids).unlink()
+
+    @guarded(OFFICER)
     def action_clear(self, reason):
         """Clear as a false positive. A potential match clears at once; a strong match needs a
         second person (four eyes): the first proposes, another approves."""
         self.check_access("write")
-        if not (reason or "").strip():
+        if not isinstance(reason, str) or not reason.strip():
             raise UserError(_("Give the reason why this is not the listed party."))
         now = fields.Datetime.now()
         for case in self:
             if case.state != "open":
                 raise UserError(_("%s is not open.", case.name))
+            case._check_not_own_party()
             if case.strength == "strong":
-                case._write_decision({"state": "to_approve", "clear_reason": reason,
-                                      "clear_requested_uid": self.env.uid, "clear_requested_at": now})
-                case._audit("clear_proposed", "clearing proposed (needs a second person)", reason=reason)
+                case._record_approval("propose")
+                case._write_decision({"state": "to_approve", "clear_reason": reason})
+                case._audit("clear_proposed", "clearing proposed (needs a second person)", reason=reason,
+                            proposed_by=self.env.uid)
                 case.message_post(body=_("Clearing proposed: %s. A second person must approve.", reason))
             else:
+                case._record_approval("clear")
                 case._finish_clear(reason, now)
         return True
 
+    @guarded(OFFICER)
     def action_approve_clear(self):
+        """The second officer's approval of a proposed clearing (never the proposer's own)."""
         self.check_access("write")
         now = fields.Datetime.now()
         for case in self:
             if case.state != "to_approve":
                 raise UserError(_("%s has no clearing to approve.", case.name))
-            if case.clear_requested_uid.id == self.env.uid:
+            proposal = case.approval_ids.filtered(lambda a: a.kind == "propose")
+            if not proposal:
+                raise UserError(_("%s has no recorded proposal to approve.", case.name))
+            if self.env.uid in proposal.user_id.ids:
                 raise UserError(_("Four eyes: %s was proposed for clearing by you; another person must approve it.",
                                   case.name))
+            case._check_not_own_party()
+            case._record_approval("approve")
             case._finish_clear(case.clear_reason, now)
         return True
 
@@ -201,45 +275,60 @@ class ScreeningCase(models.Model):
         self._write_decision({"state": "cleared", "clear_reason": reason, "decided_uid": self.env.uid, "decided_at": now,
                               "clear_expires_at": fields.Datetime.add(now, days=days) if days else False})
         self._audit("clear", "cleared as false positive", reason=reason,
-                    proposed_by=self.clear_requested_uid.id or self.env.uid, approved_by=self.env.uid)
+                    proposed_by=self.clear_requested_uid.id or self.env.uid, approved_by=self.env.uid,
+                    decided_by=sorted(self.approval_ids.user_id.ids))
         self.message_post(body=_("Cleared as a false positive: %s", reason))
         self._release_review()
 
+    @guarded(OFFICER)
     def action_reject_clear(self):
+        """Send a proposed clearing back: the case is open again and the proposal no longer counts."""
         self.check_access("write")
-        for case in self.filtered(lambda c: c.state == "to_approve"):
-            case._write_decision({"state": "open", "clear_requested_uid": False, "clear_requested_at": False})
-            case._audit("clear_rejected", "proposed clearing rejected")
+        for case in self:
+            if case.state != "to_approve":
+                raise UserError(_("%s has no clearing to reject.", case.name))
+            case._write_decision({"state": "open", "clear_reason": False})
+            case._audit("clear_rejected", "proposed clearing rejected",
+                        proposed_by=case.clear_requested_uid.id)
+            case._drop_approvals()
         return True
 
+    @guarded(OFFICER)
     def action_confirm(self):
-        """A true match: the partner stays blocked."""
+        """A true match: the partner stays blocked (one officer may always block)."""
         self.check_access("write")
         for case in self:
             if case.state not in OPEN_STATES:
                 raise UserError(_("%s is already decided.", case.name))
-            case._write_decision({"state": "confirmed", "decided_uid": self.env.uid, "decided_at": fields.Datetime.now()})
+            case._drop_approvals()
+            case._write_decision({"state": "confirmed", "clear_reason": False, "decided_uid": self.env.uid,
+                                  "decided_at": fields.Datetime.now()})
             case._audit("confirm", "confirmed match: partner blocked")
             case.message_post(body=_("Confirmed as a true match: payments to this partner are blocked."))
         self._release_review()
         return True
 
+    @guarded(MANAGER)
     def action_reopen(self):
-        if not self.env.user.has_group("finance_sync_core.group_finance_sync_manager"):
-            raise UserError(_("Only a finance sync administrator can reopen a decided case."))
+        """A finance sync administrator reopens a decided case (it blocks again until decided)."""
+        self.check_access("write")
         for case in self:
             if case.state not in ("cleared", "confirmed"):
                 raise UserError(_("%s is not decided.", case.name))
+            case._drop_approvals()
             case._write_decision({"state": "open", "decided_uid": False, "decided_at": False,
-                                  "clear_requested_uid": False})
+                                  "clear_reason": False, "clear_expires_at": False})
             case._audit("reopen", "case reopened")
         return True
 
+    @guarded(OFFICER)
     def action_open_clear_wizard(self):
+        self.check_access("write")
         return {"type": "ir.actions.act_window", "res_model": "screening.case.clear", "view_mode": "form",
                 "target": "new", "name": _("Clear as false positive"),
                 "context": {"default_case_ids": self.ids}}
 
+    @guarded(OFFICER)
     def action_assign_to_me(self):
         self.write({"user_id": self.env.uid})
         return True

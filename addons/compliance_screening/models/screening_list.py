@@ -7,7 +7,9 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from odoo.addons.finance_sync_core import protection
 from odoo.addons.finance_sync_core.exceptions import BusinessError
+from odoo.addons.finance_sync_core.guard import guarded
 
 from ..engine import parsers
 from ..engine.records import ListParseError, delta
@@ -48,6 +50,9 @@ class ScreeningList(models.Model):
     interval_hours = fields.Integer(string="Load every (hours)", default=24, required=True)
     next_load_at = fields.Datetime(string="Next load", copy=False)
     max_size_mb = fields.Integer(string="Largest file (MiB)", default=200, required=True)
+    company_id = fields.Many2one(
+        related="provider_backend_id.company_id", store=True, index=True, string="Company",
+        help="A screening provider's hits belong to the provider backend's company; official lists are shared")
     current_version_id = fields.Many2one("screening.list.version", readonly=True, copy=False)
     version_ids = fields.One2many("screening.list.version", "list_id", readonly=True)
     entry_ids = fields.One2many("screening.list.entry", "list_id", readonly=True)
@@ -63,6 +68,14 @@ class ScreeningList(models.Model):
             if (rec.kind == "provider") != (rec.source == "provider") or \
                     (rec.source == "provider") != bool(rec.provider_backend_id):
                 raise ValidationError(_("Only a screening provider backend keeps a list of provider hits."))
+
+    def unlink(self):
+        # deleting a list would delete its entries and, with them, every case on them: the
+        # decisions and the payment blocks. A list that ever matched is archived instead.
+        if self.env["screening.case"].sudo().with_context(active_test=False).search_count(
+                [("entry_id.list_id", "in", self.ids)], limit=1):
+            raise UserError(_("A list whose entries matched partners keeps its screening cases: archive it instead."))
+        return super().unlink()
 
     # ------------------------------------------------------------------ loading
     def _parse(self, files):
@@ -122,7 +135,7 @@ class ScreeningList(models.Model):
         if removed:
             Entry.browse([existing[uid][0] for uid in removed]).write({"active": False, "version_id": version.id})
         if removed:
-            gone = self.env["screening.case"].sudo().search([
+            gone = protection.internal(self.env["screening.case"].sudo()).search([
                 ("entry_id", "in", [existing[uid][0] for uid in removed]), ("state", "=", "open")])
             for case in gone:
                 case.write({"state": "withdrawn", "decided_at": fields.Datetime.now()})
@@ -151,6 +164,7 @@ class ScreeningList(models.Model):
     def _load_backend(self):
         return (self.backend_id or self._screening_backend()).sudo()
 
+    @guarded("finance_sync_core.group_finance_sync_manager")
     def action_load_now(self):
         for rec in self:
             if rec.source != "url" or not rec.url:
@@ -205,12 +219,14 @@ class ScreeningList(models.Model):
                 tmp.close()
         return version
 
+    @guarded("finance_sync_core.group_finance_sync_manager")
     def action_full_rescreen(self):
         """Screen every partner against every entry (on demand), in jobs of RESCREEN_CHUNK partners."""
         jobs = self.env["res.partner"]._screening_enqueue_rescreen(None, key_prefix="full:%s" % uuid.uuid4().hex)
         return {"type": "ir.actions.client", "tag": "display_notification",
                 "params": {"message": _("%s rescreen job(s) queued.", len(jobs)), "type": "success"}}
 
+    @guarded("finance_sync_core.group_finance_sync_manager")
     def action_open_upload(self):
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": "screening.list.upload", "view_mode": "form",

@@ -14,6 +14,7 @@ class ScreeningListEntry(models.Model):
 
     list_id = fields.Many2one("screening.list", required=True, ondelete="cascade", index=True, readonly=True)
     list_code = fields.Char(related="list_id.code", string="List")
+    company_id = fields.Many2one(related="list_id.company_id", store=True, string="Company")
     uid = fields.Char(string="List id", required=True, readonly=True, index=True)
     name = fields.Char(required=True, readonly=True, index="trigram")
     aliases = fields.Text(readonly=True, help="One name per line (any script)")

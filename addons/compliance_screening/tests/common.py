@@ -63,7 +63,7 @@ class ScreeningCase(AccountTestInvoicingCommon):
         return cls.env["screening.list.version"].browse(action["res_id"])
 
     def run_worker(self):
-        done = QueueWorker(self.env, batch_size=50, commit=False).run(max_seconds=60)
+        done = QueueWorker(self.env, batch_size=50, commit=False).run(max_seconds=600)  # an upper bound: returns once drained
         self.env.invalidate_all()  # the worker wrote through its own environment
         return done
 

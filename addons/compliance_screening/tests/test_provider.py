@@ -34,7 +34,7 @@ class TestScreeningProvider(ScreeningCase):
         cls.provider.action_activate()
         cls.env.company.write({"screening_mode": "provider", "screening_provider_id": cls.provider.id})
         # switching to the provider queued a rescreen of the existing partners: run it once here
-        QueueWorker(cls.env, batch_size=200, commit=False).run(max_seconds=60)
+        QueueWorker(cls.env, batch_size=200, commit=False).run(max_seconds=600)
         cls.env.invalidate_all()
         cls.ru = cls.env.ref("base.ru")
 
@@ -144,7 +144,7 @@ class TestScreeningProvider(ScreeningCase):
         self.assertFalse(partner._finance_payment_block_reasons())
 
         # the provider's list changes (webhook): everyone is screened again; the unchanged pair stays cleared
-        added = requests.post(self.sandbox.base_url + "/_sandbox/screening/entries", timeout=10, json={
+        added = requests.post(self.sandbox.base_url + "/_sandbox/screening/entries", timeout=120, json={
             "name": "Petrov Holding Ltd", "type": "organization", "list": "OFAC-SDN", "version": "2026-11-23"})
         self.assertEqual(added.status_code, 201)
         status, _answer = self.webhook("screening_list.updated", {"list": "OFAC-SDN", "version": "2026-11-23"})

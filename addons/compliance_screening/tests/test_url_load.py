@@ -18,7 +18,7 @@ class TestUrlLoad(ScreeningCase):
 
     def register(self, name, content, content_type="text/csv"):
         response = requests.post(self.sandbox.base_url + "/_sandbox/screening/lists/" + name, data=content.encode() if isinstance(content, str) else content,
-                                 headers={"Content-Type": content_type}, timeout=10)
+                                 headers={"Content-Type": content_type}, timeout=120)
         self.assertEqual(response.status_code, 201, response.text)
         return self.sandbox.url("screening", "/lists/" + name)
 

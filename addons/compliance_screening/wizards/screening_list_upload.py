@@ -4,6 +4,8 @@ import binascii
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.finance_sync_core.guard import guarded
+
 from ..engine.records import ListParseError
 
 
@@ -36,6 +38,7 @@ class ScreeningListUpload(models.TransientModel):
             raise UserError(_("The upload could not be decoded.")) from exc
         return files
 
+    @guarded("finance_sync_core.group_finance_sync_manager")
     def action_load(self):
         self.ensure_one()
         try:

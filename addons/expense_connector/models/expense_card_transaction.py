@@ -2,8 +2,10 @@ import datetime
 
 import psycopg2
 
-from odoo import Command, api, fields, models
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import AccessError, UserError
 
+from odoo.addons.finance_sync_core import protection
 from odoo.addons.finance_sync_core.exceptions import BusinessError, TransientError
 
 from .. import canonical as C
@@ -46,6 +48,23 @@ class ExpenseCardTransaction(models.Model):
         ("external_unique", "UNIQUE(backend_id, external_id)", "This card transaction is already recorded."),
     ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not protection.is_internal(self):
+            raise AccessError(_("Card transactions come from the expense platform only."))
+        return super().create(vals_list)
+
+    def write(self, vals):
+        # what the platform said and the entries posted for it: written by the sync only
+        protection.check(self, vals, set(self._fields) - set(models.MAGIC_COLUMNS))
+        return super().write(vals)
+
+    def unlink(self):
+        # a deleted transaction would be recorded and its spend posted again by the next pull
+        if self.filtered("move_id") and not protection.is_internal(self):
+            raise UserError(_("A card transaction with a posted spend entry cannot be deleted."))
+        return super().unlink()
+
     @api.depends("status", "move_id", "reversal_move_id", "claim_expense_id")
     def _compute_state(self):
         for rec in self:
@@ -63,7 +82,8 @@ class ExpenseCardTransaction(models.Model):
     def _job_card(self, job):
         backend = job.backend_id
         txn = C.parse_card_transaction((job.payload or {}).get("card"))
-        card = self.sudo().search([("backend_id", "=", backend.id), ("external_id", "=", txn.id)])
+        Card = protection.internal(self.sudo())  # the sync writes the platform's fields
+        card = Card.search([("backend_id", "=", backend.id), ("external_id", "=", txn.id)])
         if card and card.updated_at and C.parse_timestamp(card.updated_at) > C.parse_timestamp(txn.updated_at):
             return card  # an older state delivered late (webhooks are unordered)
         currency = self.env["expense.connector"]._currency(txn.currency)
@@ -75,7 +95,7 @@ class ExpenseCardTransaction(models.Model):
         else:
             try:
                 with self.env.cr.savepoint():
-                    card = self.sudo().create(dict(vals, backend_id=backend.id, external_id=txn.id))
+                    card = Card.create(dict(vals, backend_id=backend.id, external_id=txn.id))
                     card.flush_recordset()
             except psycopg2.errors.UniqueViolation:
                 raise TransientError("Card transaction %s is recorded by another job" % txn.id, code="db_conflict") from None
@@ -140,7 +160,7 @@ class ExpenseCardTransaction(models.Model):
     def _settle_claims(self, backend, sheets):
         refs = sheets.expense_line_ids.filtered("expense_card_transaction_ref").mapped("expense_card_transaction_ref")
         if refs:
-            self.search([("backend_id", "=", backend.id), ("external_id", "in", refs)])._settle()
+            protection.internal(self).search([("backend_id", "=", backend.id), ("external_id", "in", refs)])._settle()
 
     # ------------------------------------------------------------------ receipt missing
     @api.model
@@ -158,7 +178,7 @@ class ExpenseCardTransaction(models.Model):
 
     @api.model
     def _job_receipt_check(self, job):
-        card = self.sudo().search([("backend_id", "=", job.backend_id.id),
+        card = protection.internal(self.sudo()).search([("backend_id", "=", job.backend_id.id),
                                    ("external_id", "=", (job.payload or {}).get("card_id"))])
         card._settle()
         if card.state == "open":

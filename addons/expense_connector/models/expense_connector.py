@@ -6,6 +6,7 @@ import psycopg2
 
 from odoo import Command, api, fields, models
 
+from odoo.addons.finance_sync_core import protection
 from odoo.addons.finance_sync_core.exceptions import BusinessError, TransientError, UnmappedValueError
 
 from .. import canonical as C
@@ -36,7 +37,7 @@ class ExpenseConnector(models.AbstractModel):
     def _job_report(self, job):
         backend = job.backend_id
         report = C.parse_report((job.payload or {}).get("report"))
-        sheets = self.env["hr.expense.sheet"].sudo().search([
+        sheets = protection.internal(self.env["hr.expense.sheet"].sudo()).search([
             ("finance_backend_id", "=", backend.id), ("expense_report_ref", "=", report.id)])
         if sheets:
             return self._report_seen_again(report, sheets)
@@ -109,8 +110,9 @@ class ExpenseConnector(models.AbstractModel):
         self._check_duplicate_receipts(backend, report)
         receipts = self._download_receipts(backend, report)
 
-        Expense = self.env["hr.expense"].sudo().with_company(company)
-        sheets = self.env["hr.expense.sheet"].sudo().with_company(company)
+        # internal: the platform fields of expenses and sheets are the sync's to write
+        Expense = protection.internal(self.env["hr.expense"].sudo().with_company(company))
+        sheets = protection.internal(self.env["hr.expense.sheet"].sudo().with_company(company))
         for mode in ("own_account", "company_account"):
             vals_list = [vals for vals in prepared if vals["payment_mode"] == mode]
             if not vals_list:
@@ -151,7 +153,7 @@ class ExpenseConnector(models.AbstractModel):
         posted the same report first makes this one retry (and then find the sheet)."""
         try:
             with self.env.cr.savepoint():
-                sheet = self.env["hr.expense.sheet"].sudo().create(vals)
+                sheet = protection.internal(self.env["hr.expense.sheet"].sudo()).create(vals)
                 sheet.flush_recordset()
         except psycopg2.errors.UniqueViolation:
             raise TransientError("Report %s is being posted by another job" % vals["expense_report_ref"],
@@ -238,8 +240,11 @@ class ExpenseConnector(models.AbstractModel):
         }
 
     def _check_tax(self, backend, report, line, taxes):
-        """Platform tax_amount vs the tax Odoo computes on the amount spent (tax included)."""
-        if line.tax_amount is None and not taxes:
+        """Platform tax_amount vs the tax Odoo computes on the amount spent (tax included).
+
+        A null ``tax_amount`` states no tax: Odoo computes it from the mapped code and there is
+        nothing to compare (contract, Report.lines[].tax_amount)."""
+        if line.tax_amount is None:
             return
         spent = self._currency(line.currency)
         computed = Decimal(0)
@@ -318,7 +323,7 @@ class ExpenseConnector(models.AbstractModel):
         answer = backend._expense_adapter().accounting_status(
             payload["report_id"], payload["status"], payload["version"], job.idempotency_key,
             reference=payload.get("reference"), posted_at=payload.get("posted_at"))
-        sheets = self.env["hr.expense.sheet"].sudo().search([
+        sheets = protection.internal(self.env["hr.expense.sheet"].sudo()).search([
             ("finance_backend_id", "=", backend.id), ("expense_report_ref", "=", payload["report_id"])])
         state = payload["status"] if answer == "ok" else "stale"
         if state in ("posted", "paid", "stale"):

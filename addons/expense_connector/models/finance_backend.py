@@ -72,8 +72,10 @@ class FinanceBackend(models.Model):
     def _test_connection(self):
         if self.kind != "expense":
             return super()._test_connection()
-        self._expense_adapter().client.get("/api/v1/ping")
-        return _("The expense platform accepted our token.")
+        # contract calls only (a conforming server has nothing else): a token, then a one-item
+        # page of the report listing the pull makes
+        listed = self._expense_adapter().probe()
+        return _("The expense platform issued a token and listed %(count)s report(s) of its first page.", count=listed)
 
     def _expense_adapter(self):
         self.ensure_one()

@@ -1,4 +1,8 @@
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+
+from odoo.addons.finance_sync_core import protection
+
+from odoo.addons.finance_sync_core.guard import guarded
 
 
 class HrExpenseSheet(models.Model):
@@ -26,10 +30,28 @@ class HrExpenseSheet(models.Model):
         string="Platform write-back", readonly=True, copy=False)
     expense_paid_queued = fields.Boolean(readonly=True, copy=False)
 
+    _expense_protected = frozenset({
+        "finance_backend_id", "expense_report_ref", "expense_report_version", "expense_posted_version",
+        "expense_report_status", "expense_payment_mode", "expense_fingerprint", "expense_content",
+        "expense_writeback_state", "expense_paid_queued"})
+
     _sql_constraints = [
         ("expense_report_unique", "UNIQUE(finance_backend_id, expense_report_ref, expense_payment_mode)",
          "This platform report is already posted."),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        # which platform report a sheet posted is what stops it posting twice: set by the sync only
+        for vals in vals_list:
+            protection.check(self, vals, self._expense_protected)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        protection.check(self, vals, self._expense_protected, _(
+            "The expense platform fields of a report are set by the sync only: %s",
+            ", ".join(sorted(self._expense_protected & set(vals)))))
+        return super().write(vals)
 
     def _get_expense_account_destination(self):
         """Company card lines credit the backend's card clearing account (their spend debited it)."""
@@ -41,7 +63,7 @@ class HrExpenseSheet(models.Model):
     @api.model
     def _expense_enqueue_paid(self, backend):
         """Queue the ``paid`` write-back of reimbursement bills paid in Odoo (once per report)."""
-        sheets = self.sudo().search([
+        sheets = protection.internal(self.sudo()).search([
             ("finance_backend_id", "=", backend.id), ("expense_payment_mode", "=", "own_account"),
             ("state", "=", "done"), ("expense_paid_queued", "=", False),
         ])
@@ -63,6 +85,7 @@ class HrExpenseSheet(models.Model):
     def _finance_trace_related(self):
         return list(self.account_move_ids) + self.account_move_ids._finance_trace_related()
 
+    @guarded("finance_sync_core.group_finance_sync_user")
     def action_view_platform_jobs(self):
         self.ensure_one()
         action = self.finance_backend_id.action_view_jobs()

@@ -4,3 +4,5 @@ from . import test_report_exceptions
 from . import test_pull
 from . import test_cards
 from . import test_tours
+from . import test_contract_edges
+from . import test_access_rpc

@@ -30,9 +30,29 @@ class ExpenseConnectorCase(ConnectorCase):
         super().setUp()
         self.sandbox.reset()
 
+    # ------------------------------------------------------------------ queue helpers
+    # On a loaded machine the queue can take much longer than on a quiet one: the deadline of a
+    # drain is only an upper bound (the worker returns as soon as no job is ready), so it is
+    # generous; a short one left the write-back jobs unrun and the platform's report unposted.
+    WORKER_DEADLINE = 600
+
+    def run_worker(self, env=None, batch_size=50, max_seconds=WORKER_DEADLINE):
+        return super().run_worker(env=env, batch_size=batch_size, max_seconds=max_seconds)
+
+    def drain(self, max_rounds=20):
+        """Run the queue until no job of the backend is pending, retries included (their eta
+        moved to now): what a test that reads the platform afterwards must wait for."""
+        for _round in range(max_rounds):
+            self.run_worker()
+            pending = self.Job.search([("backend_id", "=", self.backend.id), ("state", "=", "pending")])
+            if not pending:
+                return
+            self.make_ready(pending)
+        self.fail("jobs still pending after %s rounds: %s" % (max_rounds, pending.mapped("error_message")))
+
     # ------------------------------------------------------------------ sandbox helpers
     def admin(self, method, path, body=None):
-        response = self.http.request(method, self.sandbox.base_url + path, json=body, timeout=10)
+        response = self.http.request(method, self.sandbox.base_url + path, json=body, timeout=120)
         self.assertLess(response.status_code, 300, response.text)
         return response.json()
 

@@ -93,7 +93,8 @@ class TestPull(ExpenseConnectorCase):
         self.addCleanup(self.sandbox.update_settings, expense_report_count=0)
         self.sandbox.reset()
         self.env["finance.backend"]._cron_expense_pull()
-        self.run_worker()
+        # every job, write-backs and retries of transient errors included, before reading the platform
+        self.drain()
         reports = self.sandbox.state.expense.reports.values()
         postable = [r for r in reports if r["status"] in ("approved", "reimbursed")]
         jobs = self.report_jobs()
@@ -106,5 +107,9 @@ class TestPull(ExpenseConnectorCase):
         # own_account bills wait for payment (post); company-paid ones are done at once
         self.assertEqual(set(posted.mapped(lambda s: (s.expense_payment_mode, s.state))) - {
             ("own_account", "post"), ("company_account", "done")}, set())
+        writebacks = self.Job.search([("backend_id", "=", self.backend.id), ("idempotency_key", "=like", "writeback:%")])
+        self.assertEqual(set(writebacks.mapped("state")), {"done"}, writebacks.mapped("error_message"))
         for report_id in set(posted.mapped("expense_report_ref")):
-            self.assertEqual(self.platform_report(report_id)["accounting"]["status"], "posted")
+            accounting = self.platform_report(report_id)["accounting"]
+            self.assertIsNotNone(accounting, "report %s posted in Odoo but not written back" % report_id)
+            self.assertEqual(accounting["status"], "posted")

@@ -8,6 +8,7 @@ from . import data
 from .auth import OAuthMixin
 from .common import (
     ApiError,
+    encode_cursor,
     fmt_amount,
     json_response,
     page_request,
@@ -24,6 +25,19 @@ ACCOUNTING_STATUSES = ("failed", "posted", "paid")
 # current accounting status -> statuses the platform accepts next
 ACCOUNTING_MOVES = {None: {"failed", "posted"}, "failed": {"failed", "posted"},
                     "posted": {"posted", "paid"}, "paid": {"paid"}}
+# The nastiest behaviour the contract allows, as knobs (POST /_sandbox/expense/knobs); each has a
+# test quoting the contract sentence it exercises (tests/test_sandbox_expense.py).
+KNOB_DEFAULTS = {
+    # every page after the first starts again with the last report of the page before
+    # ("must tolerate seeing the same report again")
+    "repeat_at_page_boundary": False,
+    # optional fields answered null: True = all of OPTIONAL_LINE_FIELDS, or a list of them
+    "null_optionals": False,
+    # endpoints the contract does not name (ping, GET of one report) answer 404 like an
+    # implementation that has only the contract's calls
+    "contract_only": False,
+}
+OPTIONAL_LINE_FIELDS = ("tax_code", "tax_amount", "cost_center", "project_code", "receipt")
 STATUS_MIX = (["draft"] * 6 + ["submitted"] * 8 + ["approved"] * 22 + ["rejected"] * 5
               + ["reimbursed"] * 14 + ["cancelled"] * 5)
 
@@ -40,9 +54,26 @@ class ExpenseState:
         self.receipts = {}
         self.card_transactions = {}
         self.accounting = {}
+        self.knobs = dict(KNOB_DEFAULTS)
         self._line_seq = 0
         self._card_seq = 0
         self._generate(settings["expense_report_count"])
+
+    def set_knobs(self, knobs):
+        unknown = set(knobs) - set(KNOB_DEFAULTS)
+        if unknown:
+            raise ApiError(400, "unknown_knob", "unknown expense knob(s): %s" % ", ".join(sorted(unknown)))
+        nulls = knobs.get("null_optionals")
+        if isinstance(nulls, list) and set(nulls) - set(OPTIONAL_LINE_FIELDS):
+            raise ApiError(400, "bad_request", "null_optionals takes %s" % ", ".join(OPTIONAL_LINE_FIELDS))
+        self.knobs.update(knobs)
+        return dict(self.knobs)
+
+    def nulled_fields(self):
+        nulls = self.knobs.get("null_optionals")
+        if nulls is True:
+            return OPTIONAL_LINE_FIELDS
+        return tuple(nulls or ())
 
     def summary(self):
         by_status = {}
@@ -290,8 +321,11 @@ class ExpenseApi(OAuthMixin):
                     data.D(0))
         body["total_amount"] = fmt_amount(total, report["currency"])
         lines = []
+        nulled = ctx.state.expense.nulled_fields()
         for line in report["lines"]:
             line = dict(line)
+            for name in nulled:
+                line[name] = None
             if line["receipt"]:
                 line["receipt"] = {"url": ctx.public_url(line["receipt"]["path"]),
                                    "sha256": line["receipt"]["sha256"]}
@@ -324,12 +358,24 @@ class ExpenseApi(OAuthMixin):
             rows = [r for r in rows if r["status"] in filters["status"]]
         if filters["updated_since"]:
             rows = [r for r in rows if r["updated_at"] >= filters["updated_since"]]
+        if ctx.state.expense.knobs.get("repeat_at_page_boundary") and after is not None and limit > 1:
+            return _page_with_repeat(ctx, "expense-reports", filters, rows, after, limit,
+                                     key=lambda r: (r["updated_at"], r["id"]),
+                                     render=lambda r: self.render_report(ctx, r))
         return page_response(ctx, "expense-reports", filters, rows, after, limit,
                              key=lambda r: (r["updated_at"], r["id"]),
                              render=lambda r: self.render_report(ctx, r))
 
+    @route("/api/v1/ping", methods=("GET", "POST"))
+    def ping(self, ctx):
+        """Sandbox extra (not in the contract): checks auth only; 404 under ``contract_only``."""
+        _not_in_contract(ctx)
+        return json_response({"ok": True, "platform": self.name, "caller": ctx.caller})
+
     @route("/api/v1/expense-reports/<report_id>")
     def get_report(self, ctx, report_id):
+        """Sandbox extra (not in the contract): one report; 404 under ``contract_only``."""
+        _not_in_contract(ctx)
         report = ctx.state.expense.reports.get(report_id)
         if report is None:
             raise ApiError(404, "unknown_report", "no report %s" % report_id)
@@ -449,6 +495,36 @@ class ExpenseApi(OAuthMixin):
         state.reports[report_id] = report
         return json_response(self.render_report(ctx, report), status=201)
 
+    @route("/_sandbox/expense/knobs", methods=("GET", "POST"), auth=False)
+    def admin_knobs(self, ctx):
+        """GET the expense knobs, or POST some of them (see KNOB_DEFAULTS); reset() clears them."""
+        if ctx.request.method == "POST":
+            return json_response({"knobs": ctx.state.expense.set_knobs(ctx.json_body())})
+        return json_response({"knobs": dict(ctx.state.expense.knobs)})
+
+    @route("/_sandbox/expense/scenario", methods=("POST",), auth=False)
+    def admin_scenario(self, ctx):
+        """Legal but hard data changes, each on every report or the ``ids`` given:
+        {"share_updated_at": "<ISO8601>"}: the reports all get this one updated_at;
+        {"bump_versions": true}: version + 1 and a new updated_at, lines and status unchanged
+        (a change the client cannot see, e.g. a comment)."""
+        body = ctx.json_body()
+        state = ctx.state.expense
+        ids = body.get("ids")
+        reports = [state.reports[i] for i in ids if i in state.reports] if ids else list(state.reports.values())
+        if body.get("share_updated_at"):
+            stamp = data.iso_ts(parse_datetime_param(body["share_updated_at"], "share_updated_at"))
+            for report in reports:
+                report["updated_at"] = stamp
+        if body.get("bump_versions"):
+            stamp = self._next_stamp(ctx, body.get("updated_at"))
+            for report in reports:
+                if report["status"] != "draft":
+                    report["version"] += 1
+                    report["updated_at"] = stamp
+        return json_response({"reports": [{"id": r["id"], "version": r["version"], "updated_at": r["updated_at"]}
+                                          for r in reports]})
+
     @route("/_sandbox/expense/reports/<report_id>", methods=("GET",), auth=False)
     def admin_get_report(self, ctx, report_id):
         state = ctx.state.expense
@@ -553,6 +629,25 @@ class ExpenseApi(OAuthMixin):
         if explicit:
             return data.iso_ts(parse_datetime_param(explicit, "updated_at"))
         return max(data.iso_ts(_utc(ctx.now)), ctx.state.expense.max_updated_at())
+
+
+def _not_in_contract(ctx):
+    if ctx.state.expense.knobs.get("contract_only"):
+        raise ApiError(404, "not_found", "no such endpoint: %s" % ctx.request.path)
+
+
+def _page_with_repeat(ctx, kind, filters, rows, after, limit, key, render):
+    """A keyset page that starts again with the last row of the page before (``after``) when it
+    still matches: legal under an inclusive ``updated_since``, and the nastiest repeat."""
+    after = tuple(after)
+    boundary = [row for row in rows if tuple(key(row)) == after]
+    rest = [row for row in rows if tuple(key(row)) > after]
+    page = (boundary + rest)[:limit]
+    next_cursor = None
+    if len(boundary) + len(rest) > limit:
+        next_cursor = encode_cursor({"k": kind, "e": ctx.state.epoch, "f": filters,
+                                     "a": list(key(page[-1])), "l": limit, "t": int(ctx.now)})
+    return json_response({"data": [render(row) for row in page], "next_cursor": next_cursor})
 
 
 def _utc(unix_seconds):

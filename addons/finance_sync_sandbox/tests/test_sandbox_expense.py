@@ -196,3 +196,102 @@ class TestExpenseAdmin(SandboxTestCase):
         self.assertIn(report["id"], [r["id"] for r in listed])
         listed_report = next(r for r in listed if r["id"] == report["id"])
         self.assertEqual(listed_report["version"], moved["version"])
+
+
+class TestExpenseHardKnobs(SandboxTestCase):
+    """The nastiest behaviour the expense contract allows (``/_sandbox/expense/knobs`` and
+    ``/_sandbox/expense/scenario``); each test quotes the sentence it exercises."""
+
+    def knobs(self, **knobs):
+        response = self.admin("POST", "/expense/knobs", json=knobs)
+        self.assertEqual(response.status_code, 200, response.text)
+        return response.json()["knobs"]
+
+    def test_repeat_at_page_boundary(self):
+        """"`updated_since` is inclusive: the client keeps its high-water mark and must tolerate
+        seeing the same report again" - here within one listing, at every page boundary."""
+        plain, _pages = self.collect("expense", REPORTS, params={"limit": 7})
+        self.knobs(repeat_at_page_boundary=True)
+        items, pages = self.collect("expense", REPORTS, params={"limit": 7})
+        ids = [r["id"] for r in items]
+        self.assertEqual(set(ids), {r["id"] for r in plain}, "nothing is lost")
+        self.assertEqual(len(ids) - len(set(ids)), pages - 1, "one repeat per page boundary")
+        keys = [(r["updated_at"], r["id"]) for r in items]
+        self.assertEqual(keys, sorted(keys), "still ordered by updated_at, ties by id")
+        self.sandbox.reset()
+        self.assertFalse(self.admin("GET", "/expense/knobs").json()["knobs"]["repeat_at_page_boundary"])
+
+    def test_many_reports_share_one_updated_at(self):
+        """"Ordered by `updated_at` ascending, ties by `id`. ... many reports may share one
+        `updated_at`." - every report at one stamp, read in pages of 3 from that stamp."""
+        stamp = "2026-11-19T12:00:00Z"
+        self.assertEqual(self.admin("POST", "/expense/scenario", json={"share_updated_at": stamp}).status_code, 200)
+        items, pages = self.collect("expense", REPORTS, params={"limit": 3, "updated_since": stamp})
+        self.assertEqual(len(items), 60)
+        self.assertGreaterEqual(pages, 20)
+        self.assertEqual({r["updated_at"] for r in items}, {stamp})
+        self.assertEqual([r["id"] for r in items], sorted(r["id"] for r in items))
+
+    def test_null_optionals(self):
+        """"`tax_code` may be null", "`tax_amount` ... may be null (then the platform states no
+        tax: Odoo computes it from the mapped tax code, nothing to compare)", "`cost_center` may
+        be null", "`project_code` may be null", "`receipt` ... may be null"."""
+        self.knobs(null_optionals=["tax_amount"])
+        lines = [line for r in self.collect("expense", REPORTS, params={"limit": 100})[0] for line in r["lines"]]
+        self.assertTrue(all(line["tax_amount"] is None for line in lines))
+        self.assertTrue(any(line["tax_code"] for line in lines), "the code stays: Odoo computes the tax from it")
+        self.knobs(null_optionals=True)
+        items, _pages = self.collect("expense", REPORTS, params={"limit": 100})
+        for report in items:
+            total = sum((D(line["report_amount"]) for line in report["lines"]), D(0))
+            self.assertEqual(D(report["total_amount"]), total)
+            for line in report["lines"]:
+                self.assertEqual([line[name] for name in ("tax_code", "tax_amount", "cost_center", "project_code",
+                                                          "receipt")], [None] * 5)
+        self.assertError(self.admin("POST", "/expense/knobs", json={"null_optionals": ["amount"]}), 400,
+                         "bad_request")
+
+    def test_report_first_seen_reimbursed(self):
+        """"a report first seen as `reimbursed` was approved earlier and already paid by the
+        platform: it posts once like an approved one.\""""
+        created = self.admin("POST", "/expense/reports", json={"status": "reimbursed"}).json()
+        listed = self.api("GET", "expense", REPORTS, params={
+            "status": "approved,rejected,cancelled,reimbursed", "updated_since": created["updated_at"]}).json()["data"]
+        report = next(r for r in listed if r["id"] == created["id"])
+        self.assertEqual(report["status"], "reimbursed")
+        self.assertIsNotNone(report["approved_at"])
+        # the platform accepts the posted write-back of its current version
+        response = self.api("POST", "expense", REPORTS + "/%s/accounting-status" % report["id"],
+                            json={"status": "posted", "version": report["version"]},
+                            headers={"Idempotency-Key": "first-seen-reimbursed"})
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def test_version_bump_without_change(self):
+        """"`version`: increments on every change after submission, status included" and "A
+        higher `version` after posting whose lines and amounts are unchanged is a status change"."""
+        created = self.admin("POST", "/expense/reports", json={}).json()
+        bumped = self.admin("POST", "/expense/scenario", json={"ids": [created["id"]], "bump_versions": True}).json()
+        self.assertEqual(bumped["reports"][0]["version"], created["version"] + 1)
+        self.assertGreaterEqual(bumped["reports"][0]["updated_at"], created["updated_at"])
+        now = self.admin("GET", "/expense/reports/%s" % created["id"]).json()["report"]
+        self.assertEqual((now["status"], now["lines"], now["total_amount"]),
+                         (created["status"], created["lines"], created["total_amount"]))
+        # the old version's write-back is now stale
+        response = self.api("POST", "expense", REPORTS + "/%s/accounting-status" % created["id"],
+                            json={"status": "posted", "version": created["version"]},
+                            headers={"Idempotency-Key": "bumped"})
+        self.assertError(response, 409, "stale_version")
+
+    def test_contract_only(self):
+        """"Each contract here is normative: the connectors must work against ANY server that
+        implements it" - a server with only the contract's calls answers 404 to the rest."""
+        self.assertEqual(self.api("GET", "expense", "/api/v1/ping").status_code, 200)
+        report_id = next(iter(self.sandbox.state.expense.reports))
+        self.assertEqual(self.api("GET", "expense", REPORTS + "/" + report_id).status_code, 200)
+        self.knobs(contract_only=True)
+        self.assertError(self.api("GET", "expense", "/api/v1/ping"), 404, "not_found")
+        self.assertError(self.api("GET", "expense", REPORTS + "/" + report_id), 404, "not_found")
+        listing = self.api("GET", "expense", REPORTS, params={"limit": 1})
+        self.assertEqual(listing.status_code, 200)
+        self.assertEqual(len(listing.json()["data"]), 1)
+        self.assertError(self.admin("POST", "/expense/knobs", json={"no_such_knob": True}), 400, "unknown_knob")
