@@ -105,7 +105,8 @@ class RpcCase(TourCase):
             self._rpc_login = login
         payload = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
             "model": model, "method": method, "args": list(args), "kwargs": kwargs}}).encode()
-        response = self.url_open("/web/dataset/call_kw/%s/%s" % (model, method), data=payload,
+        # a generous timeout: CI may run on a loaded machine (a refusal comes back at once anyway)
+        response = self.url_open("/web/dataset/call_kw/%s/%s" % (model, method), data=payload, timeout=120,
                                  headers={"Content-Type": "application/json"})
         body = response.json()
         if "error" in body:
