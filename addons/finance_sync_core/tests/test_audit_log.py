@@ -1,8 +1,10 @@
 """The audit log is append-only for the ORM and its hash chain exposes tampering behind it."""
+import json
+
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
-from .common import FinanceSyncCase
+from .common import FinanceSyncCase, RpcCase
 
 
 @tagged("post_install", "-at_install")
@@ -66,3 +68,47 @@ class TestAuditLog(FinanceSyncCase):
         actions = self.Log.search([]).mapped("action")
         self.assertIn("backend.write", actions)
         self.assertIn("mapping.create", actions)
+
+
+@tagged("post_install", "-at_install")
+class TestAuditLogOverRpc(RpcCase):
+    """What auditors' tools and the list's header button call, over HTTP as a logged-in user."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.auditor = cls.make_role_user("audit_reader", ["base.group_user", "finance_sync_core.group_finance_sync_user"])
+        cls.outsider = cls.make_role_user("audit_outsider", ["base.group_user"])
+        cls.entry = cls.env["finance.audit.log"]._append(
+            "test.nulls", None, "digest with nulls", data={"request_sha256": None, "nested": {"x": None}, "n": 1})
+
+    def call_button(self, login, model, method, ids):
+        """Exactly what the web client posts for a list-header button (``display="always"``)."""
+        self.authenticate(login, login)
+        self._rpc_login = login
+        payload = json.dumps({"jsonrpc": "2.0", "method": "call", "id": 1, "params": {
+            "model": model, "method": method, "args": [ids], "kwargs": {"context": {}}}}).encode()
+        body = self.url_open("/web/dataset/call_button", data=payload,
+                             headers={"Content-Type": "application/json"}).json()
+        if "error" in body:
+            return body["error"]["data"]["name"], body["error"]["data"]["message"]
+        return "ok", body["result"]
+
+    def test_xmlrpc_search_read_with_json_nulls(self):
+        rows = self.xmlrpc("audit_reader", "finance.audit.log", "search_read", [("id", "=", self.entry.id)])
+        self.assertEqual(len(rows), 1)
+        self.assertEqual(json.loads(rows[0]["data"]), {"request_sha256": None, "nested": {"x": None}, "n": 1})
+        # JSON-RPC reads the same text; Python code keeps the parsed value
+        name, result = self.rpc("audit_reader", "finance.audit.log", "read", [self.entry.id], ["data"])
+        self.assertEqual(name, "ok", result)
+        self.assertEqual(json.loads(result[0]["data"])["n"], 1)
+        self.assertIsNone(self.entry.data["request_sha256"])
+
+    def test_verify_chain_button_over_http(self):
+        for ids in ([], [self.entry.id]):
+            with self.subTest(ids=ids):
+                action = self.assert_allowed(self.call_button("audit_reader", "finance.audit.log",
+                                                              "action_verify_chain", ids))
+                self.assertEqual(action["tag"], "display_notification")
+                self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        self.assert_denied(self.call_button("audit_outsider", "finance.audit.log", "action_verify_chain", []))
