@@ -75,7 +75,7 @@ class TestConcurrentWorkers(TransactionCase):
             errors.append((name, exc))
 
     def test_two_workers_drain_one_queue_without_running_a_job_twice(self):
-        ids = self._enqueue(300)
+        ids = self.enqueue(300)
         errors = []
         threads = [threading.Thread(target=self.drain, args=("w%d" % i, errors), name="w%d" % i) for i in range(2)]
         for t in threads:
@@ -93,7 +93,7 @@ class TestConcurrentWorkers(TransactionCase):
             self.assertEqual(env.cr.fetchone()[0], 2, "both workers took a share")
 
     def test_job_of_a_dead_worker_is_recovered_and_runs_once(self):
-        ids = self._enqueue(5)
+        ids = self.enqueue(5)
         # worker A claims (and commits the claim), starts running, and its process dies
         dead = psycopg2.connect(dsn=self._dsn())
         cur = dead.cursor()
@@ -116,7 +116,7 @@ class TestConcurrentWorkers(TransactionCase):
             self.assertEqual(set(env.cr.fetchall()), {("done", 2)})
 
     def test_live_worker_jobs_are_not_recovered(self):
-        ids = self._enqueue(3)
+        ids = self.enqueue(3)
         alive = psycopg2.connect(dsn=self._dsn())
         try:
             cur = alive.cursor()
@@ -149,7 +149,7 @@ class TestConcurrentWorkers(TransactionCase):
         thread = threading.Thread(target=linger)
         thread.start()
         time.sleep(0.5)  # the queue is empty: the worker is listening
-        [job_id] = self._enqueue(1)
+        [job_id] = self.enqueue(1)
         thread.join(30)
         self.assertFalse(errors)
         self.assertEqual(results, [1])
