@@ -8,13 +8,14 @@
     "author": "Finance Sync Suite",
     "website": "https://example.com/finance-sync",
     "depends": ["account", "mail"],
-    "external_dependencies": {"python": ["cryptography", "requests", "lxml"]},
+    "external_dependencies": {"python": ["cryptography", "requests", "lxml", "prometheus_client"]},
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
         "data/mail_data.xml",
         "data/job_type_data.xml",
         "data/ir_cron_data.xml",
+        "data/ir_cron_ops_data.xml",
         "wizards/finance_sync_job_resolve_views.xml",
         "wizards/finance_trace_views.xml",
         "views/finance_sync_job_views.xml",
@@ -24,6 +25,7 @@
         "views/finance_sync_job_type_views.xml",
         "views/finance_sync_dashboard_views.xml",
         "views/res_config_settings_views.xml",
+        "views/res_config_settings_ops_views.xml",
         "views/menus.xml",
     ],
     "assets": {

@@ -12,7 +12,9 @@ Failures are written on a separate cursor so a rollback of the batch cannot eras
 import contextlib
 import json
 import logging
+import os
 import select
+import socket
 import time
 import traceback
 
@@ -34,6 +36,19 @@ DB_CONFLICTS = {
 }
 COMMIT_EVERY = 1.0  # seconds: bounds the work a crash can roll back
 NOTIFY_CHANNEL = "finance_sync_jobs"  # enqueue notifies it on commit; lingering workers listen
+# advisory lock keys (two-int4 form, first key = the suite): a running worker holds WORKER_LOCK
+# shared for its whole run, so an enqueue can tell that someone listens and skip the cron trigger;
+# enqueues hold GATE_LOCK shared from that check to their commit, and a worker leaving takes it
+# exclusively once, so no enqueue can see it listening and commit after it stopped looking.
+LOCK_CLASS = 0x4653  # "FS"
+WORKER_LOCK = 1
+GATE_LOCK = 2
+LISTENING_SQL = """
+    SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 2
+                      AND classid = %(cls)s AND objid = %(key)s
+                      AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+BEAT_EVERY = 5.0  # seconds between two heartbeats of a running worker (finance_sync_worker)
 
 CLAIM_SQL = f"""
     WITH picked AS (
@@ -64,6 +79,8 @@ class QueueWorker:
         self.commit = commit
         self.cr.execute("SELECT pg_backend_pid()")
         self.pid = self.cr.fetchone()[0]
+        self._beaten = 0.0
+        self._listening = False
 
     # --------------------------------------------------------------- transactions
     def _commit(self):
@@ -92,13 +109,24 @@ class QueueWorker:
         milliseconds instead of waiting for the cron to be woken again.
         """
         deadline = time.monotonic() + max_seconds
-        total = 0
         self._commit()  # start from a fresh transaction (the caller only read settings)
         self._read_committed()
+        self._beat()
         self.recover_lost()
+        self._listen()
         self._commit()
+        try:
+            return self._loop(deadline, linger)
+        finally:
+            self._unlisten()
+
+    def _loop(self, deadline, linger):
+        total = 0
         while time.monotonic() < deadline:
             self._read_committed()
+            self._drop_notifies()  # the claim below sees every job committed before it
+            if time.monotonic() - self._beaten > BEAT_EVERY:
+                self._beat()
             rows = self.claim(self.batch_size)
             self._commit()  # claims visible to every worker; recovered through lease/pid if we die
             if not rows:
@@ -121,27 +149,67 @@ class QueueWorker:
             self._adapt_batch(time.monotonic() - started)
         return total
 
+    # --------------------------------------------------------------- listening
+    def _listen(self):
+        """LISTEN for the whole run (notifications queue up while a batch runs, none is lost) and
+        hold the worker lock shared: enqueues see a listener and do not trigger the crons."""
+        self._listening = False
+        if not self.commit:
+            return
+        self.cr.execute("LISTEN %s" % NOTIFY_CHANNEL)
+        self.cr.execute("SELECT pg_advisory_lock_shared(%s, %s)", (LOCK_CLASS, WORKER_LOCK))
+        self._listening = True
+
+    def _unlisten(self):
+        """Stop listening, then wait for the enqueues that saw us listening to commit (the gate):
+        the caller's count of ready jobs afterwards sees them and re-triggers the cron."""
+        if not getattr(self, "_listening", False):
+            return
+        self._listening = False
+        with contextlib.suppress(psycopg2.Error):
+            self.cr.rollback()
+            self.cr.execute("UNLISTEN %s" % NOTIFY_CHANNEL)
+            self.cr.execute("SELECT pg_advisory_unlock_shared(%s, %s)", (LOCK_CLASS, WORKER_LOCK))
+            self._commit()
+            self.cr.execute("SET LOCAL lock_timeout = '5s'")
+            self.cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, GATE_LOCK))
+            self._commit()
+        with contextlib.suppress(psycopg2.Error):
+            self.cr.rollback()
+
+    def _drop_notifies(self):
+        if self.commit:
+            conn = self.cr._cnx
+            conn.poll()
+            conn.notifies.clear()
+
     def _wait_for_jobs(self, seconds):
         """Block until an enqueue commits (NOTIFY finance_sync_jobs) or ``seconds`` pass."""
         if not self.commit or seconds <= 0:
             return False
+        self._commit()  # end the transaction: idle, not idle-in-transaction, while waiting
         conn = self.cr._cnx
-        self.cr.execute("LISTEN %s" % NOTIFY_CHANNEL)
-        self._commit()
-        try:
-            until = time.monotonic() + seconds
-            while True:
-                conn.poll()
-                if conn.notifies:
-                    conn.notifies.clear()
-                    return True
-                left = until - time.monotonic()
-                if left <= 0:
-                    return False
-                select.select([conn], [], [], left)
-        finally:
-            self.cr.execute("UNLISTEN %s" % NOTIFY_CHANNEL)
-            self._commit()
+        until = time.monotonic() + seconds
+        while True:
+            conn.poll()
+            if conn.notifies:
+                conn.notifies.clear()
+                return True
+            left = until - time.monotonic()
+            if left <= 0:
+                return False
+            select.select([conn], [], [], min(left, BEAT_EVERY))
+            if time.monotonic() - self._beaten > BEAT_EVERY:
+                self._beat()
+                self._commit()
+
+    def _beat(self):
+        """Heartbeat row of this worker (the health endpoint reads when a worker was last seen)."""
+        self._beaten = time.monotonic()
+        self.cr.execute(f"""
+            INSERT INTO finance_sync_worker (name, pid, seen_at) VALUES (%s, %s, {UTC_NOW})
+            ON CONFLICT (name) DO UPDATE SET pid = EXCLUDED.pid, seen_at = EXCLUDED.seen_at
+        """, ("%s:%s" % (socket.gethostname(), os.getpid()), os.getpid()))
 
     def _read_committed(self):
         """Claim/recover transactions read committed: SKIP LOCKED must see other workers' commits

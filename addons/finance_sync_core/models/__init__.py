@@ -9,3 +9,8 @@ from . import finance_sync_dashboard
 from . import res_config_settings
 from . import res_partner
 from . import finance_correlated
+from . import finance_sync_worker
+from . import finance_sync_monitor
+from . import finance_sync_alert
+from . import finance_backend_ops
+from . import res_config_settings_ops

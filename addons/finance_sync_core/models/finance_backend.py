@@ -12,6 +12,7 @@ from .. import protection, webhook_gate
 from ..engine import states as S
 from ..exceptions import FinanceSyncError, UnmappedValueError
 from ..guard import guarded
+from ..worker import GATE_LOCK, LISTENING_SQL, LOCK_CLASS, NOTIFY_CHANNEL, WORKER_LOCK
 
 _logger = logging.getLogger(__name__)
 
@@ -421,14 +422,39 @@ class FinanceBackend(models.Model):
 
     @api.model
     def _trigger_workers(self, at=None):
-        """Wake the worker crons (once per transaction and moment): enqueue starts work at once."""
+        """Wake the workers (once per transaction and moment): enqueue starts work at once.
+
+        Now: NOTIFY on this transaction's own connection (PostgreSQL delivers it at commit to the
+        workers lingering on the queue; no extra connection), and only when no worker is running
+        the cron triggers (ir.cron's wake-up opens a connection of its own). Later (``at``): a
+        cron trigger at that moment, which costs no connection.
+        """
         data = self.env.cr.precommit.data.setdefault("finance_sync.triggered", set())
         moment = at.replace(microsecond=0) if at else None
         if moment in data:
             return
         data.add(moment)
+        if moment is not None and moment > fields.Datetime.now():
+            for cron in self._worker_crons():
+                cron._trigger(at=moment)
+            return
+        self.env.cr.execute("NOTIFY %s" % NOTIFY_CHANNEL)
+        if "now" not in data:
+            data.add("now")
+            self.env.cr.precommit.add(self._wake_crons_unless_listened)
+
+    def _wake_crons_unless_listened(self):
+        """Just before commit: trigger the worker crons only if no worker is running. The shared gate
+        lock, held until this commit, makes a worker that stops wait for it (see worker._unlisten),
+        so the job is either seen by that worker's last count or by a cron woken here."""
+        cr = self.env.cr
+        cr.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", (LOCK_CLASS, GATE_LOCK))
+        cr.execute(LISTENING_SQL, {"cls": LOCK_CLASS, "key": WORKER_LOCK})
+        if cr.fetchone()[0]:
+            return
         for cron in self._worker_crons():
-            cron._trigger(at=moment)
+            cron._trigger()
+        self.env.flush_all()  # precommit hooks run after the ORM flush: write the triggers now
 
     def _breaker_failure(self):
         """One more consecutive transport failure; open the breaker at the threshold (or from half-open)."""

@@ -322,8 +322,7 @@ class FinanceSyncJob(models.Model):
         keyless = iter(job_id for job_id, key in inserted if key is None)
         ids = [by_key[item["key"]] if item.get("key") is not None else next(keyless) for item in items]
         if new_ids:
-            # delivered when this transaction commits: wakes workers lingering on the queue
-            cr.execute("NOTIFY %s" % NOTIFY_CHANNEL)
+            # NOTIFY delivered at commit to lingering workers; crons only if none listens
             etas = [item["eta"] for item in items if item.get("eta")]
             later = len(etas) == len(items) and min(etas) > now
             backend._trigger_workers(at=min(etas) if later else None)

@@ -9,3 +9,6 @@ from . import test_pipeline_http
 from . import test_access
 from . import test_tours
 from . import test_trace
+from . import test_ops
+from . import test_alerts
+from . import test_wakeup
