@@ -12,7 +12,7 @@ from .. import protection
 from ..engine import states as S
 from ..exceptions import BusinessError, TransientError
 from ..guard import guarded
-from ..worker import NOTIFY_CHANNEL, QueueWorker
+from ..worker import QueueWorker
 
 _logger = logging.getLogger(__name__)
 
