@@ -11,6 +11,10 @@ class AccountBankStatementLine(models.Model):
         string="Import id", readonly=True, copy=False,
         help="The bank's entry reference when it gave a real one, otherwise a SHA-256 fingerprint of "
              "account, booking date, amount, counterparty and remittance; unique per journal")
+    feed_transaction_id = fields.Char(
+        string="Feed transaction id", readonly=True, copy=False,
+        help="The bank feed's id of the booked transaction: it identifies the transaction within "
+             "one pull and across pulls; unique per journal")
     feed_source = fields.Selection([("feed", "Bank feed"), ("camt053", "camt.053"), ("camt054", "camt.054"),
                                     ("mt940", "MT940")], readonly=True, copy=False)
     feed_end_to_end_id = fields.Char(string="EndToEndId", readonly=True, copy=False)
@@ -39,6 +43,11 @@ class AccountBankStatementLine(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS account_bank_statement_line_feed_import_uniq
                 ON account_bank_statement_line (journal_id, feed_import_id)
              WHERE feed_import_id IS NOT NULL""")
+        # a booked feed transaction's id identifies it: never two lines for one id
+        self.env.cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS account_bank_statement_line_feed_txn_uniq
+                ON account_bank_statement_line (journal_id, feed_transaction_id)
+             WHERE feed_transaction_id IS NOT NULL""")
 
     def _feed_sudo(self):
         """These lines for a bank feed action. Community lets only a hidden accounting group
