@@ -8,7 +8,7 @@
     "author": "Finance Sync Suite",
     "website": "https://example.com/finance-sync",
     "depends": ["finance_sync_core", "account"],
-    "external_dependencies": {"python": ["lxml", "rapidfuzz"]},
+    "external_dependencies": {"python": ["lxml", "rapidfuzz", "re2"]},
     "data": [
         "security/ir.model.access.csv",
         "security/security.xml",

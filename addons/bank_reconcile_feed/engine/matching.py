@@ -33,6 +33,8 @@ that pay no document (bank fees, salaries, card settlements, interest): rule ``r
 score ``RULE_AUTO_SCORE`` (reconciled automatically) or ``RULE_PROPOSE_SCORE``.
 """
 import re
+
+import re2
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -103,6 +105,25 @@ class Line:
     amount_currency: Decimal = None     # the amount in ``foreign_currency``
 
 
+class PatternError(ValueError):
+    """A user-written pattern the linear-time engine cannot run (the message says why)."""
+
+
+def compile_user_pattern(text, regex=True):
+    """A case-insensitive matcher for a pattern a person wrote (a bank rule's condition), on RE2:
+    linear time in the text whatever the pattern, so a remittance written by a payer can never
+    make matching hang (ReDoS). Patterns RE2 cannot run (backreferences, lookaround) raise
+    PatternError; a plain substring (``regex=False``) is escaped."""
+    try:
+        return re2.compile("(?i)" + (text if regex else re2.escape(text)))
+    except re2.error as error:
+        reason = error.args[0] if error.args else error
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise PatternError("\"%s\" cannot be used: %s (backreferences and lookaround are not supported)" % (
+            text, reason)) from None
+
+
 @dataclass
 class Rule:
     """A configured counterpart for lines that pay no document. Text conditions are regular
@@ -123,7 +144,7 @@ class Rule:
         def one(text):
             if not text:
                 return None
-            return re.compile(text if self.regex else re.escape(text), re.IGNORECASE)
+            return compile_user_pattern(text, self.regex)
         self._label, self._counterparty, self._iban = one(self.label), one(self.counterparty), one(self.iban)
         return self
 

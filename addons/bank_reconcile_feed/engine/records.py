@@ -44,6 +44,7 @@ class Entry:
     statement: Statement = field(default=None, repr=False)
     foreign_currency: str = ""     # the instructed amount's currency when it differs (camt AmtDtls/InstdAmt)
     foreign_amount: Decimal = None  # the instructed amount, signed like ``amount``
+    transaction_id: str = ""       # the bank feed's id of a booked transaction (feed only)
 
     def import_id(self, account, occurrence=0):
         """The line's unique import id: the bank's reference when it is real, otherwise a SHA-256

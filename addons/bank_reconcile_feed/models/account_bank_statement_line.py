@@ -1,7 +1,14 @@
 from odoo import _, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from odoo.addons.finance_sync_core.guard import guarded
+
 RECONCILERS = ("account.group_account_user", "finance_sync_core.group_finance_sync_user")
+# the matching state and the import keys change only in this addon's transitions (run as
+# superuser after their checks): an RPC write by anyone, managers included, is refused
+PROTECTED_FIELDS = frozenset({"feed_import_id", "feed_transaction_id", "feed_source", "feed_match_state",
+                              "feed_ambiguous", "feed_best_score", "feed_best_explanation", "feed_review_job_id",
+                              "feed_auto_blocked", "feed_end_to_end_id", "feed_structured_reference"})
 
 
 class AccountBankStatementLine(models.Model):
@@ -11,6 +18,10 @@ class AccountBankStatementLine(models.Model):
         string="Import id", readonly=True, copy=False,
         help="The bank's entry reference when it gave a real one, otherwise a SHA-256 fingerprint of "
              "account, booking date, amount, counterparty and remittance; unique per journal")
+    feed_transaction_id = fields.Char(
+        string="Feed transaction id", readonly=True, copy=False,
+        help="The bank feed's id of the booked transaction: it identifies the transaction within "
+             "one pull and across pulls; unique per journal")
     feed_source = fields.Selection([("feed", "Bank feed"), ("camt053", "camt.053"), ("camt054", "camt.054"),
                                     ("mt940", "MT940")], readonly=True, copy=False)
     feed_end_to_end_id = fields.Char(string="EndToEndId", readonly=True, copy=False)
@@ -39,6 +50,17 @@ class AccountBankStatementLine(models.Model):
             CREATE UNIQUE INDEX IF NOT EXISTS account_bank_statement_line_feed_import_uniq
                 ON account_bank_statement_line (journal_id, feed_import_id)
              WHERE feed_import_id IS NOT NULL""")
+        # a booked feed transaction's id identifies it: never two lines for one id
+        self.env.cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS account_bank_statement_line_feed_txn_uniq
+                ON account_bank_statement_line (journal_id, feed_transaction_id)
+             WHERE feed_transaction_id IS NOT NULL""")
+
+    def write(self, vals):
+        if not self.env.su and PROTECTED_FIELDS.intersection(vals):
+            raise AccessError(_("The bank feed fields %s change only through the bank feed's actions.",
+                                ", ".join(sorted(PROTECTED_FIELDS.intersection(vals)))))
+        return super().write(vals)
 
     def _feed_sudo(self):
         """These lines for a bank feed action. Community lets only a hidden accounting group
@@ -59,6 +81,7 @@ class AccountBankStatementLine(models.Model):
             jobs.action_resolve(note)
         return jobs
 
+    @guarded(*RECONCILERS)
     def action_bank_undo(self):
         """Undo a reconciliation made here (automatic or by hand), audited; the line goes back to
         review (and to the exception queue) and is never reconciled automatically again."""
@@ -77,6 +100,7 @@ class AccountBankStatementLine(models.Model):
         self.env["bank.reconcile"].sudo()._enqueue_reviews(self.sudo())
         return True
 
+    @guarded(*RECONCILERS)
     def action_bank_write_off(self):
         """Book the whole line on the journal's write-off account (bank fees, charges), audited."""
         from ..engine.matching import Proposal
@@ -88,6 +112,7 @@ class AccountBankStatementLine(models.Model):
                                                                    self.env.user.name))
         return True
 
+    @guarded(*RECONCILERS)
     def action_bank_leave_open(self):
         for line in self._feed_sudo():
             line.feed_match_state = "left_open"
@@ -95,10 +120,12 @@ class AccountBankStatementLine(models.Model):
             line._feed_resolve_review("Left open by %s" % self.env.user.name)
         return True
 
+    @guarded(*RECONCILERS)
     def action_bank_rematch(self):
         self.env["bank.reconcile"].sudo()._match_and_reconcile(self._feed_sudo())
         return True
 
+    @guarded(*RECONCILERS)
     def action_open_feed_form(self):
         """This line in the bank feed's form (proposals, Accept, Write off, Leave open, Undo)."""
         self.ensure_one()

@@ -106,41 +106,111 @@ class BankFeedImport(models.AbstractModel):
             ("feed_import_id", "in", [v["feed_import_id"] for v in values])])
         if not new_values and not orphans:
             return None
-        if statement.opening is not None:
-            self._check_continuity(journal, statement)
+        if statement.kind == "camt054" or statement.opening is None or statement.closing is None:
+            # a notification (camt.054) carries no balances: it takes no part in continuity; its
+            # lines wait without a statement for the camt.053 that contains them (which takes them)
+            lines = self._create_lines(new_values)
+            self._enqueue_match(journal, lines, "notification:%s:%s" % (statement.account, statement.identifier))
+            return lines[:1] or None
+        previous = self.env["account.bank.statement"].search([("journal_id", "=", journal.id)], order="date desc, id desc", limit=1)
         st = self.env["account.bank.statement"].create({
             "name": statement.identifier or statement.closing_date,
             "journal_id": journal.id,
-            "balance_start": float(statement.opening) if statement.opening is not None else 0.0,
-            "balance_end_real": float(statement.closing) if statement.closing is not None else 0.0,
+            "balance_start": float(statement.opening),
+            "balance_end_real": float(statement.closing),
         })
         for vals in new_values:
             vals["statement_id"] = st.id
         lines = self._create_lines(new_values)
         orphans.statement_id = st
+        self._check_continuity(journal, statement, previous, sum((e.amount for e in booked), Decimal(0)))
         self._enqueue_match(journal, lines, "statement:%s" % st.id)
         return st
 
     @api.model
-    def _check_continuity(self, journal, statement):
-        previous = self.env["account.bank.statement"].search([("journal_id", "=", journal.id)], order="date desc, id desc", limit=1)
-        if not previous:
-            return
-        previous_closing = Decimal(str(previous.balance_end_real)).quantize(Decimal("0.01"))
+    def _check_continuity(self, journal, statement, previous, entries_total):
+        """Per statement: opening = the previous statement's closing AND opening + entries = closing.
+        A difference is an exception in the queue (the lines are kept)."""
         opening = Decimal(statement.opening).quantize(Decimal("0.01"))
-        gap_from = previous.date and previous.date + datetime.timedelta(days=1)
-        gap_to = statement.opening_date and fields.Date.to_date(statement.opening_date)
-        missing = []
-        if gap_from and gap_to and gap_to > gap_from:
-            missing = [str(gap_from), str(gap_to - datetime.timedelta(days=1))]
-        if previous_closing != opening:
-            raise BusinessError(
-                "Statement %s opens at %s but the last statement %s of %s closed at %s (difference %s%s)" % (
-                    statement.identifier, opening, previous.name, journal.name, previous_closing, opening - previous_closing,
-                    "; no statement from %s to %s" % tuple(missing) if missing else ""),
-                code="balance_gap",
-                params={"journal": journal.id, "previous": previous.name, "previous_closing": str(previous_closing),
-                        "opening": str(opening), "difference": str(opening - previous_closing), "missing_dates": missing})
+        closing = Decimal(statement.closing).quantize(Decimal("0.01"))
+        day = statement.closing_date or statement.opening_date or ""
+        if previous:
+            previous_closing = Decimal(str(previous.balance_end_real)).quantize(Decimal("0.01"))
+            gap_from = previous.date and previous.date + datetime.timedelta(days=1)
+            gap_to = statement.opening_date and fields.Date.to_date(statement.opening_date)
+            missing = []
+            if gap_from and gap_to and gap_to > gap_from:
+                missing = [str(gap_from), str(gap_to - datetime.timedelta(days=1))]
+            if previous_closing != opening:
+                self._raise_balance_gap(journal, statement.account, day, opening - previous_closing, "opening", (
+                    "Statement %s opens at %s but the last statement %s of %s closed at %s (difference %s%s)" % (
+                        statement.identifier, opening, previous.name, journal.name, previous_closing,
+                        opening - previous_closing, "; no statement from %s to %s" % tuple(missing) if missing else "")),
+                    previous=previous.name, previous_closing=str(previous_closing), opening=str(opening),
+                    missing_dates=missing)
+        difference = closing - (opening + entries_total)
+        if difference:
+            self._raise_balance_gap(journal, statement.account, day, difference, "entries", (
+                "Statement %s of %s: opening %s plus its entries %s is %s, but it closes at %s (difference %s)" % (
+                    statement.identifier, statement.account, opening, entries_total, opening + entries_total,
+                    closing, difference)), opening=str(opening), closing=str(closing))
+
+    @api.model
+    def _raise_balance_gap(self, journal, account, day, difference, check, message, **params):
+        """Queue a balance difference as an exception (job type bank.balance_check, error code
+        ``balance_gap``) naming the account, the day and the difference; the same difference of
+        the same day is queued once (the job's idempotency key)."""
+        backend = self._backend_for(journal)
+        if not backend:
+            _logger.warning("Balance difference on journal %s, no bank backend to report it", journal.id)
+            return None
+        difference = Decimal(difference).quantize(Decimal("0.01"))
+        return backend._enqueue(
+            "bank.balance_check",
+            payload=dict(params, journal_id=journal.id, account=account, day=str(day), check=check,
+                         difference=str(difference), message=message),
+            key="balance:%s:%s:%s:%s" % (journal.id, day, check, difference),
+            summary="Balance difference %s on %s, %s" % (difference, account, day))
+
+    @api.model
+    def _job_balance_gap(self, job):
+        """The exception of a balance difference: it waits for a person (resolve with a note)."""
+        payload = dict(job.payload)
+        raise BusinessError(payload.pop("message"), code="balance_gap", params=payload)
+
+    @api.model
+    def _check_feed_balances(self, journal, client, iban, date_from, date_to, correlation_id=None):
+        """Feed mode, per day of the pull: the balances endpoint's opening = the previous day's
+        closing AND opening + the journal's booked lines of the day = closing."""
+        day = fields.Date.to_date(date_from)
+        end = fields.Date.to_date(date_to)
+
+        def balance(date):
+            data = client.get("/api/v1/accounts/%s/balances" % iban, params={"date": str(date)},
+                              correlation_id=correlation_id).data
+            return Decimal(str(data["opening_booked"])), Decimal(str(data["closing_booked"]))
+
+        previous_closing = balance(day - datetime.timedelta(days=1))[1]
+        while day <= end:
+            opening, closing = balance(day)
+            if opening != previous_closing:
+                self._raise_balance_gap(journal, iban, day, opening - previous_closing, "opening", (
+                    "The bank's opening balance of %s on %s is %s but the previous day closed at %s (difference %s)" % (
+                        iban, day, opening, previous_closing, opening - previous_closing)),
+                    opening=str(opening), previous_closing=str(previous_closing))
+            self.env.cr.execute(
+                "SELECT COALESCE(SUM(amount), 0) FROM account_bank_statement_line l JOIN account_move m ON m.id = l.move_id "
+                "WHERE l.journal_id = %s AND m.date = %s AND l.feed_import_id IS NOT NULL", (journal.id, day))
+            total = Decimal(str(self.env.cr.fetchone()[0])).quantize(Decimal("0.01"))
+            difference = closing - (opening + total)
+            if difference:
+                self._raise_balance_gap(journal, iban, day, difference, "entries", (
+                    "%s on %s: the bank's opening %s plus the %s booked in Odoo is %s, but the bank closes at %s "
+                    "(difference %s: the feed lost or doubled something)" % (
+                        iban, day, opening, total, opening + total, closing, difference)),
+                    opening=str(opening), closing=str(closing))
+            previous_closing = closing
+            day += datetime.timedelta(days=1)
 
     @api.model
     def _line_values(self, journal, account, entries, source):
@@ -160,11 +230,13 @@ class BankFeedImport(models.AbstractModel):
                              entry.remittance, entry.bank_reference)
             occurrence = occurrences[base]
             occurrences[base] += 1
+            if occurrence and base.startswith("ref:"):
+                # the bank's reference identifies the entry: seen again, it is the same entry
+                continue
             if occurrence:
+                # no reference (NOTPROVIDED): identical twins are genuine, both are kept
                 base = import_id(account, entry.booking_date, entry.amount, entry.counterparty_iban or entry.counterparty_name,
                                  entry.remittance, entry.bank_reference, occurrence)
-                if base.startswith("ref:"):
-                    base += ":%d" % occurrence
             result.append({
                 "journal_id": journal.id,
                 "date": entry.booking_date or entry.value_date or fields.Date.context_today(self),
@@ -175,6 +247,7 @@ class BankFeedImport(models.AbstractModel):
                 "partner_id": partners.get(compact_account(entry.counterparty_iban), False),
                 "feed_import_id": base,
                 "feed_source": source,
+                "feed_transaction_id": entry.transaction_id or False,
                 "feed_end_to_end_id": entry.end_to_end_id or False,
                 "feed_structured_reference": entry.structured_reference or False,
                 "feed_match_state": "new",
@@ -202,7 +275,15 @@ class BankFeedImport(models.AbstractModel):
                 "SELECT feed_import_id FROM account_bank_statement_line WHERE journal_id = %s AND feed_import_id = ANY(%s)",
                 (journal.id, ids[start:start + 10000]))
             existing.update(r[0] for r in self.env.cr.fetchall())
-        return [v for v in values if v["feed_import_id"] not in existing]
+        txn_ids = [v["feed_transaction_id"] for v in values if v.get("feed_transaction_id")]
+        known_txns = set()
+        if txn_ids:
+            self.env.cr.execute(
+                "SELECT feed_transaction_id FROM account_bank_statement_line WHERE journal_id = %s AND feed_transaction_id = ANY(%s)",
+                (journal.id, txn_ids))
+            known_txns.update(r[0] for r in self.env.cr.fetchall())
+        return [v for v in values if v["feed_import_id"] not in existing
+                and not (v.get("feed_transaction_id") and v["feed_transaction_id"] in known_txns)]
 
     @api.model
     def _create_lines(self, values):
@@ -268,7 +349,9 @@ class BankFeedImport(models.AbstractModel):
         txns = client.paginate("/api/v1/accounts/%s/transactions" % payload["iban"],
                                params={"booked_from": payload["from"], "booked_to": payload["to"], "status": "booked"},
                                correlation_id=job.correlation_id)
-        return self._import_transactions(journal, payload["iban"], list(txns), key="pull:%s" % job.id)
+        result = self._import_transactions(journal, payload["iban"], list(txns), key="pull:%s" % job.id)
+        self._check_feed_balances(journal, client, payload["iban"], payload["from"], payload["to"], job.correlation_id)
+        return result
 
     @api.model
     def _job_feed_transaction(self, job):
@@ -294,7 +377,16 @@ class BankFeedImport(models.AbstractModel):
 
     @api.model
     def _import_transactions(self, journal, iban, txns, key):
-        entries = [self._txn_entry(txn) for txn in txns if txn.get("status") == "booked" and txn.get("booking_date")]
+        seen, entries = set(), []
+        for txn in txns:
+            if txn.get("status") != "booked" or not txn.get("booking_date"):
+                continue
+            if txn.get("id"):
+                # the contract: the same id seen twice (a page boundary, a later pull) is the same transaction
+                if txn["id"] in seen:
+                    continue
+                seen.add(txn["id"])
+            entries.append(self._txn_entry(txn))
         values = self._line_values(journal, iban, entries, "feed")
         lines = self._create_lines(self._only_new(journal, values))
         self._enqueue_match(journal, lines, key)
@@ -302,13 +394,15 @@ class BankFeedImport(models.AbstractModel):
 
     @staticmethod
     def _txn_entry(txn):
-        return Entry(amount=Decimal(str(txn["amount"])), currency=txn.get("currency") or "",
+        entry = Entry(amount=Decimal(str(txn["amount"])), currency=txn.get("currency") or "",
                      booking_date=txn.get("booking_date"), value_date=txn.get("value_date"), status="BOOK",
                      bank_reference=txn.get("bank_reference") or "", end_to_end_id=txn.get("end_to_end_id") or "",
                      counterparty_name=txn.get("counterparty_name") or "",
                      counterparty_iban=txn.get("counterparty_iban") or "",
                      remittance=txn.get("remittance_info") or "",
                      structured_reference=txn.get("structured_reference") or "")
+        entry.transaction_id = txn.get("id") or ""
+        return entry
 
     @api.model
     def _upload(self, backend, filename, b64):

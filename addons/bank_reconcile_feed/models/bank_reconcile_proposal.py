@@ -1,5 +1,9 @@
 from odoo import fields, models
 
+from odoo.addons.finance_sync_core.guard import guarded
+
+from .account_bank_statement_line import RECONCILERS
+
 
 class BankReconcileProposal(models.Model):
     _name = "bank.reconcile.proposal"
@@ -27,6 +31,7 @@ class BankReconcileProposal(models.Model):
                         Decimal(str(self.writeoff)), self.partial, self.partner_id.id,
                         rule_id=self.reconcile_rule_id.id, fx=self.fx)
 
+    @guarded(*RECONCILERS)
     def action_accept(self):
         self.check_access("read")
         for proposal in self:

@@ -1,10 +1,9 @@
-import re
 from decimal import Decimal
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..engine.matching import Rule
+from ..engine.matching import PatternError, Rule, compile_user_pattern
 
 
 class BankReconcileRule(models.Model):
@@ -58,10 +57,11 @@ class BankReconcileRule(models.Model):
             if rule.match_mode == "regex":
                 for text in texts:
                     try:
-                        re.compile(text)
-                    except re.error as error:
-                        raise ValidationError(_("Rule %(rule)s: %(text)r is not a valid regular expression (%(error)s)",
-                                                rule=rule.name, text=text, error=error)) from error
+                        compile_user_pattern(text)
+                    except PatternError as error:
+                        raise ValidationError(_("Rule %(rule)s: this regular expression is refused: %(error)s. Rules run on "
+                                                "a linear-time engine (RE2) so a payer's text can never stall matching.",
+                                                rule=rule.name, error=error)) from None
 
     def _engine_rule(self):
         self.ensure_one()

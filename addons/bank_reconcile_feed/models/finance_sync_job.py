@@ -1,6 +1,10 @@
 from odoo import _, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.finance_sync_core.guard import guarded
+
+from .account_bank_statement_line import RECONCILERS
+
 
 class FinanceSyncJob(models.Model):
     _inherit = "finance.sync.job"
@@ -15,6 +19,7 @@ class FinanceSyncJob(models.Model):
             line_id = job.job_type_id.code == "bank.review_line" and (job.payload or {}).get("line_id")
             job.bank_statement_line_id = Line.browse(line_id).exists() if line_id else Line
 
+    @guarded(*RECONCILERS)
     def action_open_bank_line(self):
         """One click from the exception to the line: its proposals are recomputed against the open
         items of now, then the line opens with Accept / Write off / Leave open / Match again."""

@@ -6,3 +6,5 @@ from . import test_exception_queue
 from . import test_fx_rules
 from . import test_sandbox_feed
 from . import test_tours
+from . import test_feed_conformance
+from . import test_access_matrix

@@ -149,6 +149,9 @@ class TestRules(BankCase):
         self.assertEqual(self.journal_be.bank_reconcile_rule_ids, self.salary_rule)
         with self.assertRaises(ValidationError):
             self.Rule.create({"name": "Broken", "match_mode": "regex", "match_label": "(", "account_id": self.fees.id})
+        with self.assertRaisesRegex(ValidationError, "linear-time engine"):
+            # a backreference: RE2 cannot run it, so it is refused at save with the reason
+            self.Rule.create({"name": "Backref", "match_mode": "regex", "match_label": r"(\d+)-\1", "account_id": self.fees.id})
         with self.assertRaises(ValidationError):
             self.Rule.create({"name": "Everything", "account_id": self.fees.id})
         accountant = new_test_user(self.env, login="bank_accountant", groups="account.group_account_user")

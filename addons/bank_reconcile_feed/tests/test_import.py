@@ -72,7 +72,9 @@ class TestStatementImport(BankFeedCase):
         self.assertEqual(len(job), 1)
         self.assertEqual(job.error_params["difference"], "90.00")
         self.assertEqual(job.error_params["missing_dates"], ["2026-11-11", "2026-11-14"])
-        self.assertEqual(len(self.lines(self.journal_be)), 1)
+        self.assertEqual(job.error_params["account"], BE)
+        # the exception is raised, the lines are kept
+        self.assertEqual(len(self.lines(self.journal_be)), 2)
 
     def test_mt940_upload(self):
         mt = (":20:MT-1\n:25:%s\n:28C:1\n:60F:C261119EUR100,00\n"

@@ -4,7 +4,7 @@ from decimal import Decimal as D
 
 from hypothesis import given, settings, strategies as st
 
-from ..engine.matching import Item, Line, MatchIndex, Rule, compact
+from ..engine.matching import Item, Line, MatchIndex, PatternError, Rule, compact, compile_user_pattern
 
 IBAN = "BE71096123456769"
 
@@ -201,3 +201,28 @@ class TestProperties(unittest.TestCase):
     @given(st.text(max_size=40))
     def test_compact_is_idempotent(self, text):
         self.assertEqual(compact(compact(text)), compact(text))
+
+
+class TestUserPatternsRunOnRe2(unittest.TestCase):
+    """Issue 11 item 9: a rule regex written by a user runs on a linear-time engine (RE2)."""
+
+    def test_catastrophic_pattern_on_a_long_remittance(self):
+        import re2
+        rule = Rule(id=1, name="Words", label=r"^(\w+\s?)*$", regex=True).compile()
+        self.assertIsInstance(rule._label, type(re2.compile("x")), "the rule's pattern is compiled by RE2")
+        # the payer's text: a long run of word characters ending in a character the pattern refuses
+        # (backtracking engines take exponential time on it; RE2 is linear)
+        hostile = "A" * 5000 + "!"
+        self.assertIsNone(rule.explain(Line(id=1, amount=D("-5.00"), remittance=hostile)))
+        self.assertTrue(rule.explain(Line(id=2, amount=D("-5.00"), remittance="monthly fee " + "ab " * 2000)))
+
+    def test_case_insensitive_and_literal_substrings(self):
+        self.assertTrue(compile_user_pattern("fee").search("Account FEE 11/2026"))
+        self.assertTrue(compile_user_pattern("a.b", regex=False).search("x A.B y"))
+        self.assertFalse(compile_user_pattern("a.b", regex=False).search("aXb"))
+
+    def test_patterns_re2_cannot_run_are_refused_with_the_reason(self):
+        for pattern in (r"(a)\1", r"fee(?=s)", "("):
+            with self.subTest(pattern=pattern), self.assertRaises(PatternError) as caught:
+                compile_user_pattern(pattern)
+            self.assertIn(pattern, str(caught.exception))

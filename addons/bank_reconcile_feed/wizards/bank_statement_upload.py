@@ -1,5 +1,7 @@
 from odoo import _, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
+
+from odoo.addons.finance_sync_core.guard import guarded
 
 from odoo.addons.finance_sync_core.exceptions import BusinessError
 
@@ -14,11 +16,18 @@ class BankStatementUpload(models.TransientModel):
     file = fields.Binary(required=True, attachment=False)
     filename = fields.Char()
 
+    @guarded("account.group_account_user")
     def action_import(self):
         """Queue one import job per statement of the file; each routes to the journal of its IBAN."""
         self.ensure_one()
+        # sudo: accountants upload statements without reading backends' configuration; the backend
+        # must be a bank backend of one of the caller's companies
+        backend = self.sudo().backend_id
+        if backend.company_id not in self.env.companies or backend.kind != "bank":
+            # the import below runs as superuser: only a bank backend of the user's companies
+            raise AccessError(_("You may upload statements only to a bank backend of your companies."))
         try:
-            jobs = self.env["bank.feed.import"].sudo()._upload(self.backend_id, self.filename or "statement", self.file)
+            jobs = self.env["bank.feed.import"].sudo()._upload(backend, self.filename or "statement", self.file)
         except BusinessError as exc:
             raise UserError(exc.message if hasattr(exc, "message") else str(exc)) from None
         return {"type": "ir.actions.act_window", "res_model": "finance.sync.job", "view_mode": "list,form",

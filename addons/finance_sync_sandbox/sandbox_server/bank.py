@@ -6,6 +6,7 @@ import random
 from . import data, iso20022
 from .auth import OAuthMixin
 from .common import (
+    FAULT_DEFAULTS,
     ApiError,
     fmt_amount,
     json_response,
@@ -28,6 +29,13 @@ PUBLIC_FIELDS = ("id", "status", "booking_date", "value_date", "amount", "curren
                  "counterparty_name", "counterparty_iban", "remittance_info",
                  "structured_reference", "end_to_end_id", "bank_reference")
 PENDING_KEY = "9999-12-31"
+# The bank's fault knobs, registered here so the bank simulator owns them:
+# bank_page_repeat: the last transaction of a page is also the first of the next page (the
+#   contract: "the same id seen twice, on one page boundary or on later pulls, is the same
+#   transaction"); bank_null_optionals: every optional field is null or empty.
+FAULT_DEFAULTS.setdefault("bank_page_repeat", False)
+FAULT_DEFAULTS.setdefault("bank_null_optionals", False)
+OPTIONAL_FIELDS = ("value_date", "counterparty_iban", "structured_reference", "end_to_end_id")
 
 
 class BankState:
@@ -60,6 +68,10 @@ class BankState:
     def booked(self, iban):
         return [t for t in self.transactions.values()
                 if t["account"] == iban and t["status"] == "booked"]
+
+    def listed(self, iban):
+        """Booked transactions the feed lists (a ``hidden`` one is lost: only balances know it)."""
+        return [t for t in self.booked(iban) if not t["hidden"]]
 
     def pending(self, iban):
         return [t for t in self.transactions.values()
@@ -109,6 +121,8 @@ class BankState:
             "kind": fields.get("kind"),
             "style": fields.get("style"),   # how it pays the demo's invoices (data.PAYMENT_STYLES)
             "pays": [],                     # the invoice numbers it pays
+            # lost by the feed: counted in the balances, never listed nor in a statement's entries
+            "hidden": bool(fields.get("hidden")),
         }
         if txn["id"] in self.transactions:
             raise ApiError(409, "duplicate_id", "transaction %s exists" % txn["id"])
@@ -270,8 +284,11 @@ def statement_id(iban, day):
     return "st_%s_%d_%03d" % (iban[-4:], day.year, day.timetuple().tm_yday)
 
 
-def public(txn):
-    return {key: txn[key] for key in PUBLIC_FIELDS}
+def public(txn, null_optionals=False):
+    row = {key: txn[key] for key in PUBLIC_FIELDS}
+    if null_optionals:
+        row.update({key: None for key in OPTIONAL_FIELDS}, remittance_info="")
+    return row
 
 
 class BankApi(OAuthMixin):
@@ -314,7 +331,7 @@ class BankApi(OAuthMixin):
             raise ApiError(400, "invalid_cursor", "cursor belongs to another account")
         rows = []
         for txn in ctx.state.bank.transactions.values():
-            if txn["account"] != account["iban"]:
+            if txn["account"] != account["iban"] or txn["hidden"]:
                 continue
             if txn["status"] == "pending":
                 if filters["status"] == "all":
@@ -327,7 +344,13 @@ class BankApi(OAuthMixin):
             rows.append(txn)
         key = self.sort_key
         rows.sort(key=key)
-        return page_response(ctx, kind, filters, rows, after, limit, key=key, render=public)
+        if after is not None and limit > 1 and ctx.state.faults.get("bank_page_repeat"):
+            # nastiest legal paging: the previous page's last transaction opens this page again
+            before = [row for row in rows if tuple(key(row)) < tuple(after)]
+            after = list(key(before[-1])) if before else None
+        null = ctx.state.faults.get("bank_null_optionals")
+        return page_response(ctx, kind, filters, rows, after, limit, key=key,
+                             render=lambda txn: public(txn, null))
 
     @staticmethod
     def sort_key(txn):
@@ -400,7 +423,7 @@ class BankApi(OAuthMixin):
         iban, day = found
         account = state.accounts[iban]
         ccy = account["currency"]
-        entries = sorted((t for t in state.booked(iban) if t["booking_date"] == day.isoformat()),
+        entries = sorted((t for t in state.listed(iban) if t["booking_date"] == day.isoformat()),
                          key=lambda t: t["id"])
         statement = {
             "id": stmt_id,
@@ -449,7 +472,7 @@ class BankApi(OAuthMixin):
             raise ApiError(400, "bad_request", "status must be booked|pending")
         fields = {k: body[k] for k in ("id", "counterparty_name", "counterparty_iban",
                                        "remittance_info", "structured_reference",
-                                       "end_to_end_id", "bank_reference", "kind") if k in body}
+                                       "end_to_end_id", "bank_reference", "kind", "hidden") if k in body}
         if body.get("booking_date"):
             fields["booking_date"] = parse_date_param(body["booking_date"], "booking_date")
         if body.get("value_date"):

@@ -249,3 +249,44 @@ class TestPainBuilderMatchesXsd(unittest.TestCase):
                                                      "amount": "1.00"}], version=version)
             schema = iso20022.load_schema(XSD_DIR, version)
             self.assertTrue(schema.validate(etree.fromstring(document)), schema.error_log)
+
+
+class TestBankNastiestLegalBehaviour(SandboxTestCase):
+    """Fault knobs and scenarios of the bank simulator (issue 12): what the contract allows."""
+
+    def test_page_repeat_knob_repeats_the_last_item_of_a_page(self):
+        """bank-feed.md: "the same `id` seen twice, on one page boundary or on later pulls, is the
+        same transaction." """
+        plain, _pages = self.collect("bank", TXNS, params={"limit": 4})
+        self.sandbox.set_faults(bank_page_repeat=True)
+        repeated, pages = self.collect("bank", TXNS, params={"limit": 4})
+        self.assertGreater(pages, 2)
+        ids = [t["id"] for t in repeated]
+        self.assertEqual(len(ids) - len(set(ids)), pages - 1, "one repeat per page boundary")
+        self.assertEqual(list(dict.fromkeys(ids)), [t["id"] for t in plain], "nothing lost, order kept")
+
+    def test_hidden_transaction_makes_a_balance_gap(self):
+        """bank-feed.md: "A day's `opening_booked` plus its booked transactions equals its
+        `closing_booked`; a difference means the feed lost or doubled something" (a feed that
+        lost one)."""
+        day = "2026-11-18"
+        before = self.api("GET", "bank", "/api/v1/accounts/%s/balances" % IBAN, params={"date": day}).json()
+        created = self.admin("POST", "/bank/accounts/%s/transactions" % IBAN, json={
+            "amount": "500.00", "booking_date": day, "counterparty_name": "Lost", "hidden": True})
+        self.assertEqual(created.status_code, 201, created.text)
+        after = self.api("GET", "bank", "/api/v1/accounts/%s/balances" % IBAN, params={"date": day}).json()
+        self.assertEqual(D(after["closing_booked"]) - D(before["closing_booked"]), D("500.00"))
+        listed, _pages = self.collect("bank", TXNS, params={"booked_from": day, "booked_to": day})
+        self.assertNotIn(created.json()["id"], {t["id"] for t in listed})
+        self.assertNotEqual(D(after["opening_booked"]) + sum(D(t["amount"]) for t in listed),
+                            D(after["closing_booked"]))
+
+    def test_null_optionals_knob(self):
+        """bank-feed.md: "structured_reference ... may be null", "end_to_end_id ... may be null"."""
+        self.sandbox.set_faults(bank_null_optionals=True)
+        rows, _pages = self.collect("bank", TXNS, params={"limit": 50})
+        self.assertTrue(rows)
+        for row in rows:
+            self.assertIsNone(row["structured_reference"])
+            self.assertIsNone(row["end_to_end_id"])
+            self.assertEqual(row["remittance_info"], "")
