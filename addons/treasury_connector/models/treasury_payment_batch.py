@@ -432,9 +432,13 @@ class TreasuryPaymentBatch(models.Model):
         by_e2e = {p.treasury_end_to_end_id: p for p in self.payment_ids}
         unknown = sorted({t["end_to_end_id"] or "" for t in report["transactions"]} - set(by_e2e))
         if unknown:
-            raise BusinessError("Status report %s of %s names unknown EndToEndIds: %s" % (
-                report["msg_id"], self.name, ", ".join(unknown[:10])), code="pain002_unknown_end_to_end_id",
-                params={"batch": self.name, "end_to_end_ids": unknown[:50]})
+            # the known transactions' statuses still apply; the unknown ids go to a person, once
+            # (the key names the batch and the ids: a later poll of the same report queues nothing new)
+            key = "unknown_e2e:%s:%s" % (self.id, hashlib.sha256(",".join(unknown).encode()).hexdigest()[:24])
+            self.backend_id._enqueue("treasury.unknown_e2e", payload={
+                "batch_id": self.id, "report": report["msg_id"], "end_to_end_ids": unknown[:50]}, key=key,
+                summary="Status report %s of %s names %d EndToEndId(s) never sent" % (
+                    report["msg_id"], self.name, len(unknown)))
         statuses = pain002.effective_statuses(report, list(by_e2e),
                                               {e: p.treasury_pmt_inf_id for e, p in by_e2e.items()})
         changed = {}
