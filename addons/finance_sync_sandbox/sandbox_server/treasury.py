@@ -325,8 +325,10 @@ class TreasuryApi:
     @route("/api/v1/accounts/balances")
     def balances(self, ctx):
         state = ctx.state.treasury
-        as_of = (parse_date_param(ctx.request.args["as_of"], "as_of")
-                 if ctx.request.args.get("as_of") else state.today)
+        if not ctx.request.args.get("as_of"):
+            # the contract: "as_of is required; without it 400 invalid_request"
+            raise ApiError(400, "invalid_request", "as_of is required")
+        as_of = parse_date_param(ctx.request.args["as_of"], "as_of")
         if as_of > state.today:
             raise ApiError(400, "bad_request", "as_of is in the future")
         bank = ctx.state.bank

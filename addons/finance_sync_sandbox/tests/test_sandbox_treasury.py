@@ -185,6 +185,10 @@ class TestPositions(TreasuryCase):
         self.assertError(self.treasury("GET", "/api/v1/accounts/balances?as_of=2030-01-01"), 400,
                          "bad_request")
 
+    def test_balances_without_as_of_is_invalid_request(self):
+        """Contract: "`as_of` is required; without it `400 invalid_request`"."""
+        self.assertError(self.treasury("GET", "/api/v1/accounts/balances"), 400, "invalid_request")
+
     def test_forecast_paging_and_withdrawal(self):
         query = "/api/v1/cash-forecast?from=2026-11-20&to=2027-01-31&limit=4"
         items = []

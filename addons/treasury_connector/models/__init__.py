@@ -1,5 +1,6 @@
 from . import finance_backend
 from . import account_payment
+from . import res_partner_bank
 from . import treasury_approval_rule
 from . import treasury_payment_batch_approval
 from . import treasury_payment_batch

@@ -3,6 +3,8 @@ import uuid
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
+from odoo.addons.finance_sync_core.guard import guarded
+
 from . import protection
 
 TREASURY_STATUSES = [
@@ -12,6 +14,9 @@ TREASURY_STATUSES = [
 ]
 
 SENDABLE_STATES = ("in_process", "paid")
+REPORTED_AND_CANCELLED = ("sent", "accepted", "partially_accepted", "rejected", "settled", "cancelled")
+# what a batch's approvers approve of each payment; changing it makes the writer a preparer of the batch
+CONTENT_FIELDS = {"amount", "partner_id", "partner_bank_id", "date", "currency_id"}
 PROTECTED_FIELDS = {"treasury_end_to_end_id", "treasury_pmt_inf_id", "treasury_status", "treasury_reason_code",
                     "treasury_reason_text"}
 
@@ -35,7 +40,25 @@ class AccountPayment(models.Model):
 
     def write(self, vals):
         protection.check(self, vals, PROTECTED_FIELDS)
-        return super().write(vals)
+        if protection.is_internal(self) or not ({"treasury_batch_id"} | CONTENT_FIELDS).intersection(vals):
+            return super().write(vals)
+        moved = "treasury_batch_id" in vals
+        if moved and any(p.treasury_batch_id.state in REPORTED_AND_CANCELLED for p in self):
+            raise UserError(self.env._("A payment leaves a batch that was released only through the batch's workflow."))
+        before = {p.id: (p.treasury_batch_id, [p[f] for f in sorted(CONTENT_FIELDS)]) for p in self}
+        result = super().write(vals)
+        changed = self.env["treasury.payment.batch"]
+        for payment in self:
+            old_batch, old_values = before[payment.id]
+            if moved and old_batch != payment.treasury_batch_id:
+                changed |= old_batch | payment.treasury_batch_id
+            elif payment.treasury_batch_id and old_values != [payment[f] for f in sorted(CONTENT_FIELDS)]:
+                changed |= payment.treasury_batch_id
+        if changed:
+            # whoever moves a payment into or out of a batch, or changes what it pays, prepared that batch
+            changed._add_preparer()
+            changed._content_changed(", ".join(sorted(({"treasury_batch_id"} | CONTENT_FIELDS).intersection(vals))))
+        return result
 
     def _finance_trace_related(self):
         return super()._finance_trace_related() + list(self.treasury_batch_id)
@@ -76,6 +99,7 @@ class AccountPayment(models.Model):
         protection.internal(self).write({"treasury_status": "ACSC"})
         self.filtered(lambda p: p.state == "in_process").action_validate()
 
+    @guarded("account.group_account_invoice")
     def action_treasury_create_batch(self):
         """Group the selected outbound vendor payments into draft batches (one per company, bank journal
         and currency) and open them."""

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from odoo.addons.finance_sync_core.guard import guarded
+
 from ..engine import pain001
 
 TREASURY_WEBHOOK_EVENTS = {"payment_status.updated": "treasury.webhook"}
@@ -41,11 +43,13 @@ class FinanceBackend(models.Model):
             domain.append(("company_id", "=", company.id))
         return self.sudo().search(domain)
 
+    @guarded("finance_sync_core.group_finance_sync_manager")
     def action_treasury_pull_positions(self):
         for rec in self:
             self.env["treasury.connector"]._enqueue_positions(rec)
         return True
 
+    @guarded("finance_sync_core.group_finance_sync_manager")
     def action_treasury_push_forecast(self):
         for rec in self:
             self.env["treasury.connector"]._enqueue_forecast_put(rec)

@@ -162,10 +162,23 @@ class TreasuryConnector(models.AbstractModel):
                     "batch": payment.treasury_batch_id.name})
 
     @api.model
+    def _job_unknown_end_to_end(self, job):
+        """A status report named transactions the suite never sent: one exception for a person."""
+        payload = job.payload or {}
+        batch = self._batch_of(job)
+        raise BusinessError("Status report %s of %s names EndToEndIds the suite never sent: %s" % (
+            payload.get("report"), batch.name, ", ".join(payload.get("end_to_end_ids") or [])),
+            code="pain002_unknown_end_to_end_id",
+            params={"batch": batch.name, "end_to_end_ids": payload.get("end_to_end_ids")})
+
+    @api.model
     def _job_pull_positions(self, job):
         backend = job.backend_id
         client = backend._http_client()
-        balances = list(client.paginate("/api/v1/accounts/balances", correlation_id=job.correlation_id))
+        # as_of is required by the contract
+        balances = list(client.paginate("/api/v1/accounts/balances",
+                                        params={"as_of": fields.Date.context_today(self).isoformat()},
+                                        correlation_id=job.correlation_id))
         self.env["treasury.cash.position"]._upsert(backend, balances)
         today = fields.Date.context_today(self)
         window = {"from": today.isoformat(),

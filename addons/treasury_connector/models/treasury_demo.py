@@ -169,7 +169,8 @@ class FinanceBackend(models.Model):
             if not partner.bank_ids:
                 bank = self.env["res.bank"].search([("bic", "=", bic)], limit=1) \
                     or self.env["res.bank"].create({"name": bank_name, "bic": bic})
-                self.env["res.partner.bank"].create({"acc_number": iban, "partner_id": partner.id, "bank_id": bank.id})
+                self.env["res.partner.bank"].create({"acc_number": iban, "partner_id": partner.id, "bank_id": bank.id,
+                                                     "allow_out_payment": True})
             vendors.append(partner)
         return vendors
 

@@ -39,6 +39,8 @@ class TreasuryForecastLine(models.Model):
         journals = Position._journals_by_iban(backend.company_id)
         currencies = Position._currency_ids({i.get("currency") for i in items})
         values, ids = [], []
+        # an item id may come twice (e.g. on two pages): one row per id, the last occurrence wins
+        items = list({item.get("id"): item for item in items}.values()) if all(i.get("id") for i in items) else items
         for item in items:
             if not item.get("id") or not currencies.get(item.get("currency")) or not item.get("date"):
                 raise BusinessError("Forecast item without id, known currency or date", code="invalid_forecast",

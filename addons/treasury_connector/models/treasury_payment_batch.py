@@ -1,14 +1,17 @@
 import base64
 import datetime
 import decimal
+import hashlib
+import json
 import uuid
 
 from stdnum import bic as stdnum_bic, iban as stdnum_iban, iso11649
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.finance_sync_core.exceptions import BusinessError
+from odoo.addons.finance_sync_core.guard import guarded
 
 from ..engine import pain001, pain002, xsd
 from . import protection
@@ -28,6 +31,10 @@ TRANSITIONS = {
     # driven by the bank's status reports
     "report": (("sent", "accepted", "partially_accepted"), None),
 }
+APPROVER = "treasury_connector.group_treasury_approver"
+PREPARER = "account.group_account_invoice"
+# content of a batch (what its approvers approve); changing any of it makes the writer a preparer
+BATCH_CONTENT_FIELDS = {"payment_ids", "journal_id", "currency_id"}
 REPORTED_STATES = ("sent", "accepted", "partially_accepted", "rejected", "settled")
 PROTECTED_FIELDS = {"state", "approvals_required", "msg_id", "pain_version", "attachment_id", "treasury_ref",
                     "sent_at", "resend_count", "last_report_msg_id", "last_report_at", "company_id"}
@@ -62,6 +69,8 @@ class TreasuryPaymentBatch(models.Model):
     approvals_required = fields.Integer(readonly=True, copy=False)
     approval_ids = fields.One2many("treasury.payment.batch.approval", "batch_id", readonly=True, copy=False)
     approval_count = fields.Integer(compute="_compute_approval_count")
+    preparer_ids = fields.One2many("treasury.payment.batch.preparer", "batch_id", readonly=True, copy=False,
+                                   string="Prepared by")
     msg_id = fields.Char(string="MsgId", readonly=True, copy=False, index="btree_not_null")
     pain_version = fields.Char(readonly=True, copy=False)
     attachment_id = fields.Many2one("ir.attachment", string="pain.001 file", readonly=True, copy=False)
@@ -105,7 +114,9 @@ class TreasuryPaymentBatch(models.Model):
         for vals in vals_list:
             if vals.get("name", _("New")) == _("New"):
                 vals["name"] = self.env["ir.sequence"].next_by_code("treasury.payment.batch") or _("New")
-        return super().create(vals_list)
+        batches = super().create(vals_list)
+        batches._add_preparer()
+        return batches
 
     # ------------------------------------------------------------------ constraints
     @api.constrains("payment_ids", "journal_id", "currency_id", "company_id")
@@ -130,12 +141,58 @@ class TreasuryPaymentBatch(models.Model):
             raise UserError(_("Payments, bank journal and currency change only while the batch is a draft."))
         if "backend_id" in vals and any(b.state in REPORTED_STATES for b in self):
             raise UserError(_("A released batch stays with the treasury backend it was sent to."))
-        return super().write(vals)
+        content = BATCH_CONTENT_FIELDS.intersection(vals)
+        if content and not protection.is_internal(self):
+            self._add_preparer()
+        old_payments = {b.id: b.payment_ids for b in self} if "payment_ids" in vals else {}
+        result = super().write(vals)
+        if content and not protection.is_internal(self):
+            self._content_changed(", ".join(sorted(content)))
+            for batch in self.filtered(lambda b: b.id in old_payments):
+                # payments taken out of the batch this way: their writer prepared that change too
+                (old_payments[batch.id] - batch.payment_ids).treasury_batch_id._add_preparer()
+        return result
 
     def unlink(self):
         if any(b.state not in ("draft", "cancelled") for b in self):
             raise UserError(_("Only draft or cancelled batches can be deleted."))
         return super().unlink()
+
+    # ------------------------------------------------------------------ segregation of duties
+    def _add_preparer(self, user_id=None):
+        """The acting user (``env.uid``) prepared these batches' content."""
+        self.env["treasury.payment.batch.preparer"].sudo()._record(self, user_id or self.env.uid)
+
+    def _content_changed(self, what):
+        """Content changed after submission: the approvals given so far are void, back to draft."""
+        for batch in self.filtered(lambda b: b.state in ("to_approve", "approved")):
+            dropped = len(batch.approval_ids)
+            # approvals are rows only the workflow writes; the caller may not delete them itself
+            batch.approval_ids.sudo().unlink()
+            batch._transition("reset", description="Batch %s: content changed after submission (%s); %d approval(s) "
+                                                   "dropped" % (batch.name, what, dropped),
+                              data={"changed": what, "approvals_dropped": dropped})
+
+    def _content_digest(self):
+        """sha256 of what approvers approve: per payment partner, destination IBAN, amount, currency, date
+        (plus the batch's debtor journal and currency)."""
+        self.ensure_one()
+        lines = []
+        for payment in self.payment_ids.sorted("id"):
+            bank = payment.partner_bank_id
+            lines.append([payment.id, payment.partner_id.id, (bank.sanitized_acc_number or bank.acc_number or ""),
+                          bank.id, str(decimal.Decimal(str(payment.currency_id.round(payment.amount)))),
+                          payment.currency_id.name, payment.date.isoformat() if payment.date else None])
+        content = {"journal": self.journal_id.id, "currency": self.currency_id.name, "payments": lines}
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+    def _check_not_preparer(self, action):
+        user = self.env.user
+        for batch in self:
+            if batch.create_uid == user or user in batch.preparer_ids.user_id:
+                raise AccessError(_("Segregation of duties: %(user)s prepared %(batch)s (created it or changed its "
+                                    "content) and cannot %(action)s it.", user=user.name, batch=batch.name,
+                                    action=action))
 
     # ------------------------------------------------------------------ state machine
     def _transition(self, name, new_state=None, description=None, data=None):
@@ -152,6 +209,7 @@ class TreasuryPaymentBatch(models.Model):
                 data=dict(data or {}, old_state=old, new_state=target, amount=str(batch.amount_total),
                           currency=batch.currency_id.name))
 
+    @guarded(PREPARER)
     def action_submit(self):
         for batch in self:
             if not batch.payment_ids:
@@ -165,35 +223,39 @@ class TreasuryPaymentBatch(models.Model):
             batch._transition("submit", data={"approvals_required": batch.approvals_required})
         return True
 
+    @guarded(APPROVER)
     def action_approve(self):
         user = self.env.user
         for batch in self:
             if batch.state != "to_approve":
                 raise UserError(_("%s is not waiting for approval.", batch.name))
-            if not user.has_group("treasury_connector.group_treasury_approver"):
-                raise UserError(_("%s may not approve payment batches (group \"Treasury: approve and release "
-                                  "payment batches\").", user.name))
-            if batch.create_uid == user:
-                raise UserError(_("Segregation of duties: %s prepared this batch and cannot approve it.", user.name))
+            batch._check_not_preparer(_("approve"))
             if user in batch.approval_ids.user_id:
                 raise UserError(_("Segregation of duties: %s has already approved this batch; another person "
                                   "must give the next approval.", user.name))
-            self.env["treasury.payment.batch.approval"].sudo().create({"batch_id": batch.id, "user_id": user.id})
+            digest = batch._content_digest()
+            # approvals are rows written by the workflow (who = env.uid), never by the caller
+            self.env["treasury.payment.batch.approval"].sudo().create(
+                {"batch_id": batch.id, "user_id": user.id, "digest": digest})
+            batch.invalidate_recordset(["approval_ids"])
             count = len(batch.approval_ids)
             self.env["finance.audit.log"]._append(
                 "treasury.batch.approval", batch, "%s approved %s (%d of %d)" % (user.name, batch.name, count,
                                                                                    batch.approvals_required),
-                data={"approval": count, "required": batch.approvals_required})
+                data={"approval": count, "required": batch.approvals_required, "digest": digest})
             if count >= batch.approvals_required:
                 batch._transition("approve")
         return True
 
+    @guarded(PREPARER)
     def action_reset_to_draft(self):
         for batch in self:
             batch._transition("reset")
+            # approvals are rows only the workflow writes
             batch.approval_ids.sudo().unlink()
         return True
 
+    @guarded(PREPARER)
     def action_cancel(self):
         """Give the payments back. A sent batch can be cancelled only while the platform never took it
         (e.g. its file was refused): once it has a treasury batch id, the bank decides."""
@@ -202,7 +264,8 @@ class TreasuryPaymentBatch(models.Model):
                 raise UserError(_("%(batch)s is at the treasury platform (%(ref)s): it cannot be cancelled here.",
                                   batch=batch.name, ref=batch.treasury_ref))
         self._transition("cancel")
-        self.payment_ids.sudo().write({"treasury_batch_id": False, "is_sent": False})
+        # the workflow gives the payments back (internal: not a content change by the caller)
+        protection.internal(self.payment_ids.sudo()).write({"treasury_batch_id": False, "is_sent": False})
         return True
 
     # ------------------------------------------------------------------ release
@@ -225,6 +288,9 @@ class TreasuryPaymentBatch(models.Model):
             if not bank:
                 issues.append(_("%s: no recipient bank account.", who))
             else:
+                if not bank.allow_out_payment:
+                    issues.append(_("%(who)s: bank account %(acc)s is not trusted for outgoing payments (Invoicing "
+                                    "> Customers/Vendors > bank account > Send Money).", who=who, acc=bank.acc_number))
                 if not stdnum_iban.is_valid(bank.acc_number or ""):
                     issues.append(_("%(who)s: %(acc)s is not a valid IBAN.", who=who, acc=bank.acc_number))
                 bic = bank.bank_id.bic
@@ -272,15 +338,20 @@ class TreasuryPaymentBatch(models.Model):
                   "country": company.country_id.code}
         return debtor, payments
 
+    @guarded(APPROVER)
     def action_release(self):
         for batch in self:
             if batch.state != "approved":
                 raise UserError(_("%s must be approved before it is released.", batch.name))
-            if not self.env.user.has_group("treasury_connector.group_treasury_approver"):
-                raise UserError(_("%s may not release payment batches.", self.env.user.name))
+            batch._check_not_preparer(_("release"))
             if not batch.backend_id:
                 raise UserError(_("%s has no treasury backend.", batch.name))
             issues = batch._release_issues()
+            digest = batch._content_digest()
+            if len(batch.approval_ids) < batch.approvals_required or any(
+                    a.digest != digest for a in batch.approval_ids):
+                issues.append(_("The content of the batch is not what was approved (payments, amounts, partners, "
+                                "destination accounts or dates changed since): it must be approved again."))
             if issues:
                 # kept even though the refusal rolls the transaction back: who tried, and why not
                 self.env["finance.audit.log"]._append(
@@ -290,7 +361,9 @@ class TreasuryPaymentBatch(models.Model):
                                   issues="\n".join("- %s" % i for i in issues)))
             batch.payment_ids._treasury_ensure_end_to_end_id()
             msg_id = batch.msg_id or uuid.uuid4().hex
-            version = batch.backend_id.treasury_pain_version
+            # the backend's settings are the suite's configuration, not the releaser's: approvers need not
+            # be able to read backends (they are finance sync users, but a record rule may still hide it)
+            version = batch.backend_id.sudo().treasury_pain_version
             debtor, payments = batch._pain001_data()
             try:
                 content = pain001.build(msg_id, datetime.datetime.now(), batch.company_id.name, debtor, payments,
@@ -307,7 +380,8 @@ class TreasuryPaymentBatch(models.Model):
             protection.internal(batch).write({"msg_id": msg_id, "pain_version": version, "attachment_id": attachment.id})
             batch._transition("release", data={"msg_id": msg_id, "version": version,
                                                "payments": len(payments)})
-            batch.payment_ids.sudo().write({"is_sent": True})
+            # the workflow marks the payments sent (internal: not a content change)
+            protection.internal(batch.payment_ids.sudo()).write({"is_sent": True})
             batch._enqueue_transmission()
         return True
 
@@ -319,6 +393,7 @@ class TreasuryPaymentBatch(models.Model):
             summary="Payment batch %s - %d payments - %s %s" % (self.name, len(self.payment_ids),
                                                                  self.amount_total, self.currency_id.name))
 
+    @guarded(APPROVER)
     def action_resend(self):
         """Send the same document again (same MsgId): the platform answers with the batch it has."""
         for batch in self:
@@ -330,6 +405,7 @@ class TreasuryPaymentBatch(models.Model):
             batch._enqueue_transmission()
         return True
 
+    @guarded(PREPARER)
     def action_poll_status(self):
         for batch in self.filtered("treasury_ref"):
             self.env["treasury.connector"]._enqueue_status_poll(batch, dedup=False)
@@ -356,9 +432,13 @@ class TreasuryPaymentBatch(models.Model):
         by_e2e = {p.treasury_end_to_end_id: p for p in self.payment_ids}
         unknown = sorted({t["end_to_end_id"] or "" for t in report["transactions"]} - set(by_e2e))
         if unknown:
-            raise BusinessError("Status report %s of %s names unknown EndToEndIds: %s" % (
-                report["msg_id"], self.name, ", ".join(unknown[:10])), code="pain002_unknown_end_to_end_id",
-                params={"batch": self.name, "end_to_end_ids": unknown[:50]})
+            # the known transactions' statuses still apply; the unknown ids go to a person, once
+            # (the key names the batch and the ids: a later poll of the same report queues nothing new)
+            key = "unknown_e2e:%s:%s" % (self.id, hashlib.sha256(",".join(unknown).encode()).hexdigest()[:24])
+            self.backend_id._enqueue("treasury.unknown_e2e", payload={
+                "batch_id": self.id, "report": report["msg_id"], "end_to_end_ids": unknown[:50]}, key=key,
+                summary="Status report %s of %s names %d EndToEndId(s) never sent" % (
+                    report["msg_id"], self.name, len(unknown)))
         statuses = pain002.effective_statuses(report, list(by_e2e),
                                               {e: p.treasury_pmt_inf_id for e, p in by_e2e.items()})
         changed = {}
@@ -400,5 +480,6 @@ class TreasuryPaymentBatch(models.Model):
                 batch._transition("report", target)
 
     # ------------------------------------------------------------------ helpers
+    @guarded(PREPARER)
     def action_view_payments(self):
         return self.payment_ids._get_records_action(name=_("Payments"))

@@ -2,6 +2,8 @@ from stdnum import bic as stdnum_bic, iban as stdnum_iban
 
 from odoo import _, api, fields, models
 
+from odoo.addons.finance_sync_core.guard import guarded
+
 
 class TreasuryReadiness(models.TransientModel):
     """Vendors with open bills or unsent payments whose data would block a payment batch."""
@@ -38,6 +40,7 @@ class TreasuryReadiness(models.TransientModel):
         return result
 
     @api.model
+    @guarded("account.group_account_invoice")
     def action_open(self):
         moves = self.env["account.move"].search([
             ("company_id", "in", self.env.companies.ids), ("state", "=", "posted"), ("move_type", "=", "in_invoice"),

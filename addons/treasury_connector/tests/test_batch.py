@@ -83,7 +83,7 @@ class TestApprovals(TreasuryCase):
                               company_id=self.company.id, company_ids=[(6, 0, self.company.ids)])
         batch = self.make_batch(self.pay_bill(self.vendor_a, 500)[1])
         batch.action_submit()
-        with self.assertRaisesRegex(UserError, "may not approve"):
+        with self.assertRaisesRegex(UserError, "not allowed"):
             batch.with_user(clerk).action_approve()
         self.assertEqual(batch.state, "to_approve")
 

@@ -34,6 +34,17 @@ class TestCash(TreasuryCase):
         self.assertFalse(withdrawn.active)
         self.assertEqual(Line.search_count([("backend_id", "=", self.backend.id)]), len(lines) - 1)
 
+    def test_forecast_item_twice_in_one_pull_is_one_line(self):
+        """Contract: lists are paginated and "Clients must not assume page sizes or ordering": one item id
+        on two pages is one forecast line (the last occurrence wins), not a crashed job."""
+        item = {"id": "fc_dup", "iban": "NL91ABNA0417164300", "currency": "EUR", "date": "2026-12-01",
+                "amount": "-100.00", "category": "tax", "source": "treasury"}
+        Line = self.env["treasury.forecast.line"]
+        Line._sync_window(self.backend, "2026-11-01", "2027-01-31", [item, dict(item, amount="-150.00")])
+        line = Line.search([("backend_id", "=", self.backend.id), ("external_id", "=", "fc_dup")])
+        self.assertEqual(len(line), 1)
+        self.assertEqual(line.amount, -150.0)
+
     def test_cash_report_combines_positions_forecast_and_open_items(self):
         self.pull()
         self.init_invoice("out_invoice", partner=self.partner_a, amounts=[1000], post=True)

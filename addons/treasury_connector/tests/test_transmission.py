@@ -180,15 +180,26 @@ class TestStatusWebhook(TreasuryCase):
         self.assertEqual(payment.treasury_status, "ACSC")
 
     def test_unknown_end_to_end_id_is_an_exception(self):
-        payment = self.pay_bill(self.vendor_a, 100)[1]
-        batch = self.released_batch(payment)
-        xml = self.report(batch, {"end_to_end_id": payment.treasury_end_to_end_id, "status": "ACSC"})
-        xml = xml.replace(payment.treasury_end_to_end_id, "f" * 32)
-        job = self.deliver({"batch_id": batch.treasury_ref, "xml": xml}, "evt-3")
-        self.assertEqual((job.state, job.error_code), ("failed", "pain002_unknown_end_to_end_id"))
-        self.assertIn("f" * 32, job.error_message)
-        self.assertFalse(payment.treasury_status)
-        self.assertEqual(batch.state, "sent")
+        """Contract: "A report may also name an OrgnlEndToEndId the suite never sent (a platform or bank
+        error): the statuses of the known transactions still apply, and the unknown one goes to a person."
+        """
+        known, other = self.pay_bill(self.vendor_a, 100)[1], self.pay_bill(self.vendor_b, 200)[1]
+        batch = self.released_batch(known | other)
+        self.report(batch, {"end_to_end_id": known.treasury_end_to_end_id, "status": "ACSC"})
+        xml = self.report(batch, {"end_to_end_id": other.treasury_end_to_end_id, "status": "ACSC"})
+        self.assertIn(known.treasury_end_to_end_id, xml)
+        xml = xml.replace(other.treasury_end_to_end_id, "f" * 32)
+        self.deliver({"batch_id": batch.treasury_ref, "xml": xml}, "evt-3")
+        self.run_worker()
+        self.assertEqual(known.treasury_status, "ACSC")
+        failed = self.failed_jobs("pain002_unknown_end_to_end_id")
+        self.assertEqual(len(failed), 1)
+        self.assertIn("f" * 32, failed.error_message)
+        # the same report again (a later poll or delivery): the failure is not queued twice
+        self.deliver({"batch_id": batch.treasury_ref, "xml": xml}, "evt-4")
+        self.run_worker()
+        self.assertEqual(len(self.failed_jobs("pain002_unknown_end_to_end_id")), 1)
+        self.assertEqual(len(self.failed_jobs()), 1)
 
     def test_malformed_xml_and_entity_bomb_change_nothing(self):
         payment = self.pay_bill(self.vendor_a, 100)[1]
