@@ -1,6 +1,7 @@
 """Treasury platform API v1 simulator (pain.001 in, pain.002 out, balances, forecast)."""
 import datetime
 import decimal
+import json
 import random
 
 from . import data, iso20022
@@ -29,6 +30,10 @@ REASONS = {
 RANK = {None: 0, "RCVD": 0, "ACTC": 1, "PDNG": 2, "ACSP": 3, "ACSC": 4, "RJCT": 4}
 FINAL = ("ACSC", "RJCT")
 XML_TYPES = ("application/xml", "text/xml")
+# forecast_page_overlap: every page after the first repeats the last item of the page before.
+# report_unknown_end_to_end_id: an EndToEndId the client never sent, added (status ACSP) to every
+# report that lists transactions.
+KNOBS = {"forecast_page_overlap": False, "report_unknown_end_to_end_id": None}
 
 
 def _next_plan_status(tx):
@@ -64,6 +69,8 @@ class TreasuryState:
         self.forecast = {}
         self._forecast_seq = 0
         self.forecast_inputs = {}
+        # Scenario knobs (POST /_sandbox/treasury/knobs); a reset brings the defaults back.
+        self.knobs = dict(KNOBS)
         self._generate_forecast()
 
     def summary(self):
@@ -166,6 +173,12 @@ class TreasuryState:
                                 "info": tx.get("info") if tx["status"] == "RJCT" else None,
                                 "accepted_at": now_iso})
             blocks.append({"pmt_inf_id": pmt["pmt_inf_id"], "transactions": txs})
+        unknown = self.knobs.get("report_unknown_end_to_end_id")
+        if unknown and with_transactions and blocks:
+            blocks[0]["transactions"].append({
+                "status_id": "%s-%d-unknown" % (batch["id"], batch["generation"]),
+                "end_to_end_id": unknown, "instr_id": None, "status": "ACSP", "reason": None,
+                "info": None, "accepted_at": now_iso})
         report = {
             "msg_id": "PSR-%s-%d" % (batch["id"], batch["generation"]),
             "created": now_iso,
@@ -368,9 +381,21 @@ class TreasuryApi:
         rows = sorted((f for f in state.forecast.values()
                        if not f["withdrawn"] and filters["from"] <= f["date"] <= filters["to"]),
                       key=lambda f: (f["date"], f["id"]))
-        return page_response(ctx, "cash-forecast", filters, rows, after, limit,
-                             key=lambda f: (f["date"], f["id"]),
-                             render=lambda f: {k: v for k, v in f.items() if k != "withdrawn"})
+        def key(f):
+            return (f["date"], f["id"])
+
+        def render(f):
+            return {k: v for k, v in f.items() if k != "withdrawn"}
+
+        response = page_response(ctx, "cash-forecast", filters, rows, after, limit, key=key,
+                                 render=render)
+        if state.knobs.get("forecast_page_overlap") and after is not None:
+            previous = [f for f in rows if list(key(f)) == list(after)]
+            if previous:
+                body = json.loads(response.get_data())
+                body["data"].insert(0, render(previous[0]))
+                response = json_response(body)
+        return response
 
     @route("/api/v1/forecast-inputs/<source_ref>", methods=("PUT",), idempotent=True)
     def forecast_inputs(self, ctx, source_ref):
@@ -447,6 +472,18 @@ class TreasuryApi:
                 raw.get("source", "treasury"))["id"])
         return json_response({"added": added, "withdrawn": list(body.get("withdraw", [])),
                               "items": state.summary()["forecast_items"]})
+
+    @route("/_sandbox/treasury/knobs", methods=("GET", "POST"), auth=False)
+    def admin_knobs(self, ctx):
+        """GET the scenario knobs; POST {knob: value} sets some (see KNOBS)."""
+        state = ctx.state.treasury
+        if ctx.request.method == "POST":
+            body = ctx.json_body()
+            unknown = set(body) - set(KNOBS)
+            if unknown:
+                raise ApiError(400, "unknown_knob", "unknown knobs: %s" % ", ".join(sorted(unknown)))
+            state.knobs.update(body)
+        return json_response({"knobs": state.knobs})
 
     @route("/_sandbox/treasury/forecast-inputs", methods=("GET",), auth=False)
     def admin_forecast_inputs(self, ctx):

@@ -241,3 +241,43 @@ class TestPositions(TreasuryCase):
                                        headers={"Content-Type": "application/json"}), 400,
                          "bad_request")
 
+
+
+class TestTreasuryKnobs(TreasuryCase):
+    def test_forecast_page_overlap_repeats_the_last_item(self):
+        """Contract: "Clients must not assume page sizes or ordering beyond what is stated": with the
+        forecast_page_overlap knob, each page after the first starts with the last item of the page
+        before, and the distinct ids are still the whole window."""
+        self.assertError(self.admin("POST", "/treasury/knobs", json={"nope": 1}), 400, "unknown_knob")
+        self.admin("POST", "/treasury/knobs", json={"forecast_page_overlap": True})
+        query = "/api/v1/cash-forecast?from=2026-11-20&to=2027-01-31&limit=4"
+        pages = []
+        response = self.treasury("GET", query)
+        while True:
+            body = response.json()
+            pages.append([i["id"] for i in body["data"]])
+            if not body["next_cursor"]:
+                break
+            response = self.treasury("GET", "/api/v1/cash-forecast?cursor=" + body["next_cursor"])
+            self.assertEqual(response.status_code, 200, response.text)
+        self.assertGreater(len(pages), 2)
+        for before, after in zip(pages, pages[1:]):
+            self.assertEqual(after[0], before[-1])
+        full = self.treasury("GET", "/api/v1/cash-forecast?from=2026-11-20&to=2027-01-31"
+                                    "&limit=200").json()["data"]
+        self.assertEqual({i for page in pages for i in page}, {i["id"] for i in full})
+
+    def test_report_names_an_unknown_end_to_end_id(self):
+        """Contract: "A report may also name an `OrgnlEndToEndId` the suite never sent (a platform or
+        bank error)": with the report_unknown_end_to_end_id knob every report listing transactions
+        also names that id; the batch's own transactions are unchanged."""
+        unknown = "e" * 32
+        self.admin("POST", "/treasury/knobs", json={"report_unknown_end_to_end_id": unknown})
+        txs = transactions(2)
+        batch_id = self.submit(iso20022.build_pain001("MSG-U", txs), "MSG-U").json()["batch_id"]
+        self.admin("POST", "/treasury/batches/%s/advance" % batch_id)
+        self.admin("POST", "/treasury/batches/%s/advance" % batch_id)
+        _root, _group, statuses = TestStatusReports._statuses(self, self.report(batch_id).content)
+        self.assertEqual(set(statuses), {tx["end_to_end_id"] for tx in txs} | {unknown})
+        view = self.admin("GET", "/treasury/batches/%s" % batch_id).json()
+        self.assertEqual(len(view["transactions"]), 2)

@@ -1,4 +1,6 @@
 """Cash positions and forecast lines pulled from the sandbox (deduplicated), the outbound feed."""
+import datetime
+
 from odoo.tests import tagged
 
 from .common import TreasuryCase
@@ -45,6 +47,32 @@ class TestCash(TreasuryCase):
         self.assertEqual(len(line), 1)
         self.assertEqual(line.amount, -150.0)
 
+    def set_knobs(self, **knobs):
+        response = self.http.post(self.sandbox.base_url + "/_sandbox/treasury/knobs", json=knobs, timeout=10)
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def test_forecast_item_repeated_on_the_next_page_is_one_line(self):
+        """Contract: "Lists are paginated with an opaque `cursor`" and "Clients must not assume page sizes
+        or ordering beyond what is stated"; "`GET /api/v1/cash-forecast` ... — the current set of items for
+        the window". The simulator repeats the last item of each page as the first of the next page: the
+        pull job succeeds and each item id is one forecast line."""
+        self.sandbox.update_settings(default_page_size=4)
+        self.addCleanup(self.sandbox.update_settings, default_page_size=25)
+        self.set_knobs(forecast_page_overlap=True)
+        self.addCleanup(self.set_knobs, forecast_page_overlap=False)
+        self.pull()
+        log = self.http.get(self.sandbox.base_url + "/_sandbox/requests?limit=100", timeout=10).json()["data"]
+        pages = [r for r in log if r["path"].endswith("/cash-forecast") and r["status"] == 200]
+        self.assertGreater(len(pages), 2)  # several pages, so items really were repeated
+        today = self.today.isoformat()
+        end = (self.today + datetime.timedelta(days=self.backend.treasury_forecast_days)).isoformat()
+        expected = {f["id"] for f in self.sandbox.state.treasury.forecast.values()
+                    if not f["withdrawn"] and today <= f["date"] <= end}
+        lines = self.env["treasury.forecast.line"].with_context(active_test=False).search(
+            [("backend_id", "=", self.backend.id)])
+        self.assertEqual(sorted(lines.mapped("external_id")), sorted(expected))
+        self.assertTrue(all(lines.mapped("active")))
+
     def test_cash_report_combines_positions_forecast_and_open_items(self):
         self.pull()
         self.init_invoice("out_invoice", partner=self.partner_a, amounts=[1000], post=True)
@@ -70,3 +98,32 @@ class TestCash(TreasuryCase):
         self.assertEqual(items[bill.name]["kind"], "payable")
         self.assertTrue(items[bill.name]["amount"].startswith("-"))
         self.assertEqual(feed["source"], "odoo")
+
+    def test_forecast_feed_new_set_gets_a_new_idempotency_key(self):
+        """Contract: "A PUT replaces the whole set of items previously sent under that `source_ref`" and
+        "the same key with a different body answers `409 {"error": {"code": "idempotency_conflict"}}`":
+        the simulator enforces that, so a changed set must travel under a new key. Push, cancel the only
+        open invoice, push again: the platform holds the new (empty) set."""
+        invoice = self.init_invoice("out_invoice", partner=self.partner_a, amounts=[1000], post=True)
+        source_ref = self.backend._treasury_source_ref()
+        self.backend.action_treasury_push_forecast()
+        self.run_worker()
+        self.assertFalse(self.failed_jobs(), self.failed_jobs().mapped("error_message"))
+        inputs = self.http.get(self.sandbox.base_url + "/_sandbox/treasury/forecast-inputs", timeout=10).json()["data"]
+        self.assertEqual([i["ref"] for i in inputs[source_ref]["items"]], [invoice.name])
+        invoice.button_draft()
+        invoice.button_cancel()
+        # a second push in another minute (the job key is per minute)
+        self.Job.search([("job_type_id.code", "=", "treasury.forecast_put")]).flush_recordset()
+        self.env.cr.execute("UPDATE finance_sync_job SET idempotency_key = idempotency_key || ':old' "
+                            "WHERE idempotency_key LIKE 'forecast_put:%%'")
+        self.backend.action_treasury_push_forecast()
+        self.run_worker()
+        self.assertFalse(self.failed_jobs(), self.failed_jobs().mapped("error_message"))
+        inputs = self.http.get(self.sandbox.base_url + "/_sandbox/treasury/forecast-inputs", timeout=10).json()["data"]
+        self.assertEqual(inputs[source_ref]["items"], [])
+        self.assertEqual(inputs[source_ref]["puts"], 2)
+        log = self.http.get(self.sandbox.base_url + "/_sandbox/requests?limit=100", timeout=10).json()["data"]
+        puts = [r for r in log if r["method"] == "PUT" and "/forecast-inputs/" in r["path"]]
+        self.assertEqual([r["status"] for r in puts], [200, 200])
+        self.assertEqual(len({r["idempotency_key"] for r in puts}), 2)

@@ -145,9 +145,11 @@ class TestTransmission(TreasuryCase):
 
 @tagged("post_install", "-at_install")
 class TestStatusWebhook(TreasuryCase):
-    def deliver(self, data, event_id):
+    def deliver(self, data, event_id, delay=0):
         body = json.dumps({"type": "payment_status.updated", "data": data}).encode()
-        stamp = str(int(time.time()))
+        # delay: sign with a later timestamp, so a re-delivery of the same body is not a replay of
+        # the same signed content whatever the clock does between the two calls
+        stamp = str(int(time.time()) + delay)
         signature = hmac.new(b"webhook-secret", stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
         status, answer = self.env["finance.backend"]._webhook_receive(
             self.backend.sudo().webhook_token, {"X-Timestamp": stamp, "X-Signature": "sha256=" + signature,
@@ -196,10 +198,38 @@ class TestStatusWebhook(TreasuryCase):
         self.assertEqual(len(failed), 1)
         self.assertIn("f" * 32, failed.error_message)
         # the same report again (a later poll or delivery): the failure is not queued twice
-        self.deliver({"batch_id": batch.treasury_ref, "xml": xml}, "evt-4")
+        self.deliver({"batch_id": batch.treasury_ref, "xml": xml}, "evt-4", delay=1)
         self.run_worker()
         self.assertEqual(len(self.failed_jobs("pain002_unknown_end_to_end_id")), 1)
         self.assertEqual(len(self.failed_jobs()), 1)
+
+    def test_polled_report_with_an_unknown_end_to_end_id(self):
+        """Contract: "A report may also name an `OrgnlEndToEndId` the suite never sent (a platform or bank
+        error): the statuses of the known transactions still apply, and the unknown one goes to a person."
+        The simulator adds an unknown transaction to every report it builds; the connector polls them."""
+        unknown = "e" * 32
+        knobs = self.sandbox.base_url + "/_sandbox/treasury/knobs"
+        self.http.post(knobs, json={"report_unknown_end_to_end_id": unknown}, timeout=10).raise_for_status()
+        self.addCleanup(lambda: self.http.post(knobs, json={"report_unknown_end_to_end_id": None}, timeout=10))
+        bill_a, pay_a = self.pay_bill(self.vendor_a, 100)
+        bill_b, pay_b = self.pay_bill(self.vendor_b, 70)
+        batch = self.released_batch(pay_a | pay_b)
+        self.force(batch.treasury_ref, {"end_to_end_id": pay_a.treasury_end_to_end_id, "status": "RJCT",
+                                        "reason": "AC04"})
+        self.poll(batch)
+        self.assertEqual((pay_a.state, pay_a.treasury_status, pay_a.treasury_reason_code),
+                         ("rejected", "RJCT", "AC04"))
+        self.assertEqual(bill_a.payment_state, "not_paid")
+        self.assertNotEqual(bill_b.payment_state, "not_paid")
+        failed = self.failed_jobs("pain002_unknown_end_to_end_id")
+        self.assertEqual(len(failed), 1)
+        self.assertIn(unknown, failed.error_message)
+        self.assertEqual(len(self.failed_jobs("payment_rejected")), 1)
+        # the next poll gets a newer report naming the unknown id again: no second failure
+        self.poll(batch)
+        self.assertEqual(pay_b.treasury_status, "ACSP")
+        self.assertEqual(len(self.failed_jobs("pain002_unknown_end_to_end_id")), 1)
+        self.assertEqual(len(self.failed_jobs()), 2)
 
     def test_malformed_xml_and_entity_bomb_change_nothing(self):
         payment = self.pay_bill(self.vendor_a, 100)[1]
