@@ -12,7 +12,7 @@ PLATFORMS = [
     ("Sandbox expense platform", "expense", "oauth2", "sandbox-expense", "client_secret", "expense-secret",
      ("GET", "/api/v1/expense-reports?limit=1", "json")),
     ("Sandbox treasury platform", "treasury", "hmac", "sandbox-treasury", "hmac_secret", "treasury-secret",
-     ("GET", "/api/v1/accounts/balances", "json")),
+     ("GET", "/api/v1/accounts/balances?as_of={today}", "json")),
     ("Sandbox bank feed", "bank", "oauth2", "sandbox-bank", "client_secret", "bank-secret",
      ("GET", "/api/v1/accounts/BE68539007547034/balances?date={today}", "json")),
     ("Sandbox screening provider", "screening", "api_key", False, "api_key", "screening-key",
