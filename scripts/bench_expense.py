@@ -47,7 +47,7 @@ LINES = [{"amount": "42.40", "category_code": "TRAVEL_TRAIN", "tax_code": "VAT6"
 
 
 def setup(env, sandbox):
-    from odoo.addons.expense_connector.fixtures import setup_expense_world
+    from odoo.addons.finance_sync_sandbox.worlds import setup_expense_world
     company = env["res.company"].create({"name": "Expense bench EUR %s" % int(time.time()),
                                          "currency_id": env.ref("base.EUR").id})
     env.user.company_ids |= company

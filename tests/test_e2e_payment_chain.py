@@ -4,9 +4,9 @@ hears ``paid`` — every step through the real job pipeline, every platform the 
 loopback socket. One correlation id then finds the whole chain."""
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.expense_connector.fixtures import setup_expense_world
 from odoo.addons.finance_sync_core.tests.common import ConnectorCase, shared_data_dir
 from odoo.addons.finance_sync_sandbox.sandbox_server import config as sandbox_config
+from odoo.addons.finance_sync_sandbox.worlds import setup_expense_world
 
 SANDBOX_NL = "NL91ABNA0417164300"  # an account the bank simulator holds: the company's bank journal
 EMPLOYEE_IBAN = "DE89370400440532013000"

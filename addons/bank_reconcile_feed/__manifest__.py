@@ -22,9 +22,6 @@
         "data/job_type_data.xml",
         "data/ir_cron_data.xml",
     ],
-    "demo": [
-        "demo/bank_feed_demo.xml",
-    ],
     "assets": {
         "web.assets_tests": [
             "bank_reconcile_feed/static/tests/tours/**/*",

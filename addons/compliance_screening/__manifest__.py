@@ -28,9 +28,6 @@
         "data/backend_data.xml",
         "data/ir_cron_data.xml",
     ],
-    "demo": [
-        "demo/screening_demo.xml",
-    ],
     "assets": {
         "web.assets_tests": [
             "compliance_screening/static/tests/tours/**/*",

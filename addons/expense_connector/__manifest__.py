@@ -19,9 +19,6 @@
         "data/job_type_data.xml",
         "data/ir_cron_data.xml",
     ],
-    "demo": [
-        "demo/expense_backend_demo.xml",
-    ],
     "assets": {
         "web.assets_tests": [
             "expense_connector/static/tests/tours/**/*",

@@ -1,7 +1,7 @@
 {
     "name": "Finance Sync Sandbox",
     "summary": "Simulators of the expense, treasury, bank feed and screening platforms (a plain WSGI app) "
-               "and demo backends wired to them",
+               "and the Odoo records matching their data, for tests and the demo",
     "version": "18.0.1.0.0",
     "category": "Accounting/Accounting",
     "license": "LGPL-3",
@@ -10,6 +10,5 @@
     "depends": ["finance_sync_core"],
     "external_dependencies": {"python": ["werkzeug", "lxml"]},
     "data": [],
-    "demo": ["demo/demo_data.xml"],
     "installable": True,
 }

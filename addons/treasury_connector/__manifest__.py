@@ -25,9 +25,6 @@
         "data/job_type_data.xml",
         "data/ir_cron_data.xml",
     ],
-    "demo": [
-        "demo/treasury_backend_demo.xml",
-    ],
     "assets": {
         "web.assets_tests": [
             "treasury_connector/static/tests/tours/**/*",

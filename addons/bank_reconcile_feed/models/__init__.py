@@ -6,4 +6,3 @@ from . import account_bank_statement_line
 from . import bank_feed_import
 from . import bank_reconcile
 from . import finance_sync_job
-from . import bank_demo

@@ -10,7 +10,8 @@ import requests
 
 from odoo.tests import tagged
 
-from ..models.bank_demo import post_sandbox_invoices
+from odoo.addons.finance_sync_sandbox.worlds import post_sandbox_invoices
+
 from .common import TODAY, BankFeedCase
 
 START = "2026-11-10"

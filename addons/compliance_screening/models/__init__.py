@@ -11,4 +11,3 @@ from . import res_config_settings
 from . import finance_backend
 from . import res_company
 from . import screening_provider
-from . import screening_demo

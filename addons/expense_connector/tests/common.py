@@ -3,8 +3,7 @@ sandbox expense platform on a loopback port, and the mappings a real setup would
 import datetime
 
 from odoo.addons.finance_sync_core.tests.common import ConnectorCase
-
-from ..fixtures import UNMAPPED_EMPLOYEE, setup_expense_world  # noqa: F401 (tests import it from here)
+from odoo.addons.finance_sync_sandbox.worlds import UNMAPPED_EMPLOYEE, setup_expense_world  # noqa: F401 (tests import it from here)
 
 
 class ExpenseConnectorCase(ConnectorCase):

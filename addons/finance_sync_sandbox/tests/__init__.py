@@ -1,5 +1,4 @@
 from . import (
-    test_demo_setup,
     test_sandbox_bank,
     test_sandbox_expense,
     test_sandbox_screening,

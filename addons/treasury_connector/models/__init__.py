@@ -9,4 +9,3 @@ from . import treasury_forecast_line
 from . import treasury_cash_report
 from . import treasury_readiness
 from . import treasury_connector
-from . import treasury_demo

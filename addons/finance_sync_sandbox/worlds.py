@@ -1,7 +1,8 @@
-"""The setup a real installation has before its first sync, against the expense platform
-simulator: used by the tests (``tests/common.py``), by ``scripts/bench_expense.py`` on a
-committed database and by the demo data (``models/expense_demo.py``). Not imported by the
-addon's business code."""
+"""The Odoo records that match the simulator's data, as a real installation has them before its
+first sync: the expense setup (employees, categories, cost centres, mappings) and the bank
+simulator's customer invoices posted. Used by the connectors' tests, ``scripts/bench_expense.py``
+and the finance_sync_demo addon; no connector's business code imports it (the connectors do not
+depend on the sandbox)."""
 from odoo import Command
 
 from odoo.addons.finance_sync_sandbox.sandbox_server import config, data as sandbox_data
@@ -107,3 +108,37 @@ def build_expense_world(env, company, employees, purchase_journal, bank_journal,
             "bank_journal": bank_journal, "expense_account": expense_account, "clearing": clearing,
             "card_liability": card_liability, "taxes": taxes, "products": products, "analytic": analytic,
             "employees": hr_employees, "backend": backend}
+
+
+def _accounting_date(inv):
+    year = inv["number"].split("/")[1] if inv["number"].count("/") == 2 else ""
+    if year.isdigit() and len(year) == 4 and inv["invoice_date"][:4] < year:
+        return "%s-01-01" % year
+    return inv["invoice_date"]
+
+
+def post_sandbox_invoices(env, invoices, journal=None):
+    """Post the simulator's demo customer invoices (``GET /_sandbox/bank/invoices``) as customer
+    invoices of ``env.company`` under the simulator's numbers, with their RF reference as payment
+    reference and one untaxed line; customers are found by IBAN or created with it. The simulator
+    numbers every invoice in the year of its "today": early in a year, an invoice dated in the
+    previous one is booked on January 1st (Odoo wants the number's year and the accounting date's
+    to agree). Returns ``{number: account.move}``."""
+    partners = {}
+    for inv in invoices:
+        if inv["customer"] in partners:
+            continue
+        bank = env["res.partner.bank"].search([("sanitized_acc_number", "=", inv["customer_iban"].replace(" ", ""))],
+                                              limit=1)
+        partners[inv["customer"]] = bank.partner_id or env["res.partner"].create({
+            "name": inv["customer"], "is_company": True, "customer_rank": 1,
+            "bank_ids": [Command.create({"acc_number": inv["customer_iban"]})]})
+    moves = env["account.move"].create([{
+        "move_type": "out_invoice", "partner_id": partners[inv["customer"]].id, "name": inv["number"],
+        "invoice_date": inv["invoice_date"], "date": _accounting_date(inv),
+        "payment_reference": inv["structured_reference"],
+        **({"journal_id": journal.id} if journal else {}),
+        "invoice_line_ids": [Command.create({"name": "Goods", "quantity": 1, "price_unit": float(inv["amount"]),
+                                             "tax_ids": []})]} for inv in invoices])
+    moves.action_post()
+    return dict(zip([inv["number"] for inv in invoices], moves))

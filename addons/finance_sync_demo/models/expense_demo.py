@@ -1,5 +1,5 @@
-"""Demo data (loaded only with demo data, from demo/expense_backend_demo.xml): the demo company gets
-what a real installation has (fixtures.build_expense_world), then a first pull from the
+"""Demo data (loaded only with demo data, from demo/demo.xml): the demo company gets
+what a real installation has (finance_sync_sandbox's worlds.build_expense_world), then a first pull from the
 expense platform simulator runs with the job worker, so that posted expense sheets and the
 exceptions the platform's data really produces are there after the install.
 
@@ -15,9 +15,14 @@ import requests
 from odoo import api, models
 from odoo.exceptions import UserError
 
+from odoo.addons.finance_sync_sandbox.sandbox_server import data as sandbox_data
+from odoo.addons.finance_sync_sandbox.worlds import build_expense_world
+
+from ..helpers import DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
+
 _logger = logging.getLogger(__name__)
 
-DEMO_BACKEND_XMLID = "expense_connector.expense_backend_demo"
+DEMO_BACKEND_XMLID = "finance_sync_demo.expense_backend"
 # Left without a mapping so that the exception queue's "Fix mapping" flow has something to do.
 DEMO_UNMAPPED_CATEGORIES = ("CONFERENCE",)
 
@@ -29,13 +34,6 @@ class FinanceBackend(models.Model):
     def _expense_demo_setup(self):
         if self.env.ref(DEMO_BACKEND_XMLID, raise_if_not_found=False):
             return True  # done already
-        # the sandbox addon's package (the simulator's data generators, the demo helpers)
-        from odoo.addons.finance_sync_sandbox.models.finance_backend import (  # noqa: PLC0415
-            DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings)
-        from odoo.addons.finance_sync_sandbox.sandbox_server import data as sandbox_data  # noqa: PLC0415
-
-        from ..fixtures import build_expense_world  # noqa: PLC0415
-
         base_url = self._sandbox_url()
         settings = demo_sandbox_settings(base_url)
         seed = (settings or {}).get("seed", 42)

@@ -1,5 +1,5 @@
-"""Demo data (loaded only with demo data, from demo/bank_feed_demo.xml): the bank feed backend
-on the platform simulator (the sandbox addon's generic one taken over), a bank journal per
+"""Demo data (loaded only with demo data, from demo/demo.xml): the bank feed backend
+on the platform simulator, a bank journal per
 sandbox account (the company's main bank journal for one of them), the simulator's demo
 customer invoices posted in Odoo (customers with their IBANs), the vendor bills its outgoing
 transfers pay (paid in Odoo with the EndToEndId the bank returns, as the treasury connector
@@ -15,7 +15,7 @@ When it does not answer, or backend secrets cannot be stored (no encryption key)
 configuration (backend, journals, rules) is still made and the network part is skipped with a
 warning: a demo install never fails for it.
 
-``post_sandbox_invoices`` is shared with tests/test_sandbox_feed.py."""
+``post_sandbox_invoices`` (finance_sync_sandbox/worlds.py) is shared with the bank tests."""
 import datetime
 import logging
 import re
@@ -26,9 +26,14 @@ from stdnum import iban as stdnum_iban
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
+from odoo.addons.finance_sync_sandbox.sandbox_server import config as sandbox_config
+from odoo.addons.finance_sync_sandbox.worlds import post_sandbox_invoices
+
+from ..helpers import DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
+
 _logger = logging.getLogger(__name__)
 
-DEMO_BACKEND_XMLID = "bank_reconcile_feed.bank_backend_demo"
+DEMO_BACKEND_XMLID = "finance_sync_demo.bank_backend"
 # the simulator's accounts (sandbox_server/bank.py): IBAN, bank, BIC, journal if a new one is needed
 # (NL first: it is a valid IBAN, the one the treasury demo gives the main journal too)
 DEMO_ACCOUNTS = [
@@ -47,40 +52,6 @@ DEMO_RULES = [
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 
 
-def _accounting_date(inv):
-    year = inv["number"].split("/")[1] if inv["number"].count("/") == 2 else ""
-    if year.isdigit() and len(year) == 4 and inv["invoice_date"][:4] < year:
-        return "%s-01-01" % year
-    return inv["invoice_date"]
-
-
-def post_sandbox_invoices(env, invoices, journal=None):
-    """Post the simulator's demo customer invoices (``GET /_sandbox/bank/invoices``) as customer
-    invoices of ``env.company`` under the simulator's numbers, with their RF reference as payment
-    reference and one untaxed line; customers are found by IBAN or created with it. The simulator
-    numbers every invoice in the year of its "today": early in a year, an invoice dated in the
-    previous one is booked on January 1st (Odoo wants the number's year and the accounting date's
-    to agree). Returns ``{number: account.move}``."""
-    partners = {}
-    for inv in invoices:
-        if inv["customer"] in partners:
-            continue
-        bank = env["res.partner.bank"].search([("sanitized_acc_number", "=", inv["customer_iban"].replace(" ", ""))],
-                                              limit=1)
-        partners[inv["customer"]] = bank.partner_id or env["res.partner"].create({
-            "name": inv["customer"], "is_company": True, "customer_rank": 1,
-            "bank_ids": [Command.create({"acc_number": inv["customer_iban"]})]})
-    moves = env["account.move"].create([{
-        "move_type": "out_invoice", "partner_id": partners[inv["customer"]].id, "name": inv["number"],
-        "invoice_date": inv["invoice_date"], "date": _accounting_date(inv),
-        "payment_reference": inv["structured_reference"],
-        **({"journal_id": journal.id} if journal else {}),
-        "invoice_line_ids": [Command.create({"name": "Goods", "quantity": 1, "price_unit": float(inv["amount"]),
-                                             "tax_ids": []})]} for inv in invoices])
-    moves.action_post()
-    return dict(zip([inv["number"] for inv in invoices], moves))
-
-
 class FinanceBackend(models.Model):
     _inherit = "finance.backend"
 
@@ -88,9 +59,6 @@ class FinanceBackend(models.Model):
     def _bank_demo_setup(self):
         if self.env.ref(DEMO_BACKEND_XMLID, raise_if_not_found=False):
             return True  # done already
-        from odoo.addons.finance_sync_sandbox.models.finance_backend import (  # noqa: PLC0415
-            DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings)
-        from odoo.addons.finance_sync_sandbox.sandbox_server import config as sandbox_config  # noqa: PLC0415
 
         company = self.env.ref("base.main_company")
         self = self.with_company(company)  # noqa: PLW0642

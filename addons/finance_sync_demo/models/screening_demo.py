@@ -1,4 +1,4 @@
-"""Demo data (loaded only with demo data, from demo/screening_demo.xml): a small custom watch
+"""Demo data (loaded only with demo data, from demo/demo.xml): a small custom watch
 list, vendors that match it (a company: strong match; a freelancer: potential match) so that the case screens
 have content, and a payment to the strong match registered before the list named it (the
 treasury demo puts it in a batch whose release the block stops). The sandbox's screening
@@ -14,7 +14,7 @@ from odoo.addons.finance_sync_core.worker import QueueWorker
 
 _logger = logging.getLogger(__name__)
 
-DEMO_LIST_XMLID = "compliance_screening.screening_list_demo"
+DEMO_LIST_XMLID = "finance_sync_demo.screening_list"
 DEMO_LIST = """name,aliases,type,country,date_of_birth,reference
 Caspian Maritime Services Ltd,Caspian Maritime Services Limited;CMS Shipping,organization,CY,,DEMO-001
 Nordwind Handels GmbH,Nordwind Trading,organization,DE,,DEMO-002
@@ -71,11 +71,11 @@ class ScreeningList(models.Model):
     @api.model
     def _screening_demo_provider(self, company):
         """The sandbox's screening platform as a provider backend (one backend per platform:
-        the sandbox addon's generic one is reused, or skipped by its demo when this one exists)."""
+        reused when a demo step runs again)."""
         Backend = self.env["finance.backend"]
         url = "%s/screening" % Backend._sandbox_url()
         backend = Backend.with_context(active_test=False).search(
-            [("base_url", "=", url), ("kind", "in", ("generic", "screening_provider"))], order="id", limit=1)
+            [("base_url", "=", url), ("kind", "=", "screening_provider")], order="id", limit=1)
         vals = {"name": "Screening provider (sandbox)", "kind": "screening_provider", "company_id": company.id,
                 "base_url": url, "auth_method": "api_key"}
         if backend:

@@ -1,4 +1,4 @@
-"""Demo data (loaded only with demo data, from demo/treasury_backend_demo.xml): the treasury
+"""Demo data (loaded only with demo data, from demo/demo.xml): the treasury
 backend on the platform simulator, vendors with bank details, posted bills paid by outbound
 payments, and payment batches in each step of their life: waiting for a second approval,
 approved and ready to release, sent (transmitted by the job worker, its status report fetched,
@@ -16,9 +16,11 @@ from stdnum import iban as stdnum_iban
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
+from ..helpers import DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
+
 _logger = logging.getLogger(__name__)
 
-DEMO_BACKEND_XMLID = "treasury_connector.treasury_backend_demo"
+DEMO_BACKEND_XMLID = "finance_sync_demo.treasury_backend"
 DEBTOR_IBAN, DEBTOR_BANK = "NL91ABNA0417164300", ("ABN AMRO", "ABNANL2A")
 # name, street, zip, city, country, IBAN, bank, BIC
 VENDORS = [
@@ -51,9 +53,6 @@ class FinanceBackend(models.Model):
     def _treasury_demo_setup(self):
         if self.env.ref(DEMO_BACKEND_XMLID, raise_if_not_found=False):
             return True  # done already
-        from odoo.addons.finance_sync_sandbox.models.finance_backend import (  # noqa: PLC0415
-            DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings)
-
         company = self.env.ref("base.main_company")
         eur = self.env.ref("base.EUR")
         eur.active = True
@@ -87,6 +86,11 @@ class FinanceBackend(models.Model):
             backend.action_activate()
         online = online and demo_sandbox_settings(base_url) is not None
 
+        Rule = self.env["treasury.approval.rule"].with_company(company)
+        if not Rule.search([("company_id", "=", company.id)]):
+            # over 10,000 (company currency) a payment batch needs two approvers, one below
+            Rule.create([{"company_id": company.id, "min_amount": 0, "approvers_required": 1},
+                         {"company_id": company.id, "min_amount": 10000, "approvers_required": 2}])
         users = self._treasury_demo_users(company)
         vendors = self._treasury_demo_vendors()
         Batch = self.env["treasury.payment.batch"]

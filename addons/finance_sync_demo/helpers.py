@@ -1,0 +1,75 @@
+"""Plain functions the demo steps share (models/*_demo.py): the simulator's settings and scenario
+endpoints, the one backend per platform, a job worker run that never fails an install."""
+import logging
+
+import requests
+
+_logger = logging.getLogger(__name__)
+
+DEMO_WORKER_SECONDS = 120
+
+
+def demo_sandbox_settings(base_url, timeout=3.0):
+    """The simulator's settings (seed, employee_count...), or None (with a warning) when it
+    does not answer: the demo data then skip everything that needs the network."""
+    try:
+        with requests.Session() as http:
+            http.trust_env = False
+            response = http.get("%s/_sandbox/settings" % base_url, timeout=timeout)
+            response.raise_for_status()
+            return response.json()["settings"]
+    except (requests.RequestException, ValueError, KeyError) as exc:
+        _logger.warning("Demo data: the platform sandbox at %s does not answer (%s); the demo syncs are "
+                        "skipped (scripts/run and docker compose start it, see README.md)", base_url, exc)
+        return None
+
+
+class DemoSandboxAdmin:
+    """The simulator's scenario endpoints (/_sandbox/...; no authentication)."""
+
+    def __init__(self, base_url, timeout=10.0):
+        self.base_url = base_url
+        self.timeout = timeout
+
+    def request(self, method, path, body=None):
+        with requests.Session() as http:
+            http.trust_env = False
+            response = http.request(method, self.base_url + path, json=body, timeout=self.timeout)
+            response.raise_for_status()
+            return response.json()
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, body=None):
+        return self.request("POST", path, body)
+
+
+def demo_platform_backend(env, base_url, prefix, kind):
+    """The backend of ``kind`` already serving the sandbox platform ``prefix`` (a demo step run
+    again), so that each platform has one backend; empty when there is none yet."""
+    return env["finance.backend"].with_context(active_test=False).search(
+        [("base_url", "=", "%s/%s" % (base_url, prefix)), ("kind", "=", kind)], order="id", limit=1)
+
+
+def demo_run_jobs(env, label, enqueue=None, max_seconds=DEMO_WORKER_SECONDS):
+    """Demo data: call ``enqueue`` (a pull, a release...), then run the job worker in the
+    install's transaction until the queue is drained. Never raises: a demo install must not
+    fail because a platform misbehaves; a warning says what did not happen."""
+    from odoo.addons.finance_sync_core.worker import QueueWorker  # noqa: PLC0415
+
+    if enqueue is not None:
+        try:
+            with env.cr.savepoint():
+                enqueue()
+        except Exception as exc:  # noqa: BLE001
+            _logger.warning("Demo data: %s failed (%s); its jobs are not run", label, exc)
+            return 0
+    try:
+        done = QueueWorker(env, commit=False).run(max_seconds=max_seconds)
+    except Exception as exc:  # noqa: BLE001
+        _logger.warning("Demo data: %s: the job worker stopped (%s)", label, exc)
+        return 0
+    env.invalidate_all()  # the worker wrote through its own environment
+    _logger.info("Demo data: %s: %d job(s) run", label, done)
+    return done

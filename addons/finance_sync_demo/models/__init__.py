@@ -1,0 +1,1 @@
+from . import bank_demo, expense_demo, screening_demo, treasury_demo

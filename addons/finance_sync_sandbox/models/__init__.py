@@ -1,1 +1,0 @@
-from . import finance_backend
