@@ -7,8 +7,8 @@ from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
 
-STEPS = [("finance.backend", "_bank_demo_setup"), ("screening.list", "_screening_demo_setup"),
-         ("finance.backend", "_expense_demo_setup"), ("finance.backend", "_treasury_demo_setup")]
+STEPS = [("finance.backend", "_expense_demo_setup"), ("finance.backend", "_bank_demo_setup"),
+         ("screening.list", "_screening_demo_setup"), ("finance.backend", "_treasury_demo_setup")]
 
 
 @tagged("post_install", "-at_install")
@@ -52,6 +52,10 @@ class TestDemo(TransactionCase):
             states = {b.name: (b.state, b.approval_count, b.treasury_ref) for b in batches}
             self.assertGreaterEqual(len(set(batches.mapped("state"))), 3, states)
             self.assertTrue(self.env["screening.case"].search([]), "the watch list opened cases")
+            # one day, one rate: every EUR payment of the batches converts at the same rate
+            payments = batches.payment_ids.filtered(lambda p: p.currency_id.name == "EUR")
+            rates = {round(abs(p.amount_company_currency_signed) / p.amount, 4) for p in payments}
+            self.assertEqual(len(rates), 1, "an old rate leaked into a demo payment: %s" % rates)
             # running the demo again adds nothing
             self.run_steps(sandbox.base_url)
             self.assertEqual(Backend.search_count([("base_url", "=like", sandbox.base_url + "/%")]), 4)
