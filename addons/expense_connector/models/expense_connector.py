@@ -19,6 +19,9 @@ def _to_decimal(value, currency):
     return Decimal(repr(currency.round(value))).quantize(Decimal(1).scaleb(-currency.decimal_places))
 
 
+SHEET_MODE_SUFFIX = {"own_account": " (to reimburse)", "company_account": " (paid by company card)"}
+
+
 class ExpenseConnector(models.AbstractModel):
     _name = "expense.connector"
     _description = "Expense platform jobs"
@@ -113,7 +116,8 @@ class ExpenseConnector(models.AbstractModel):
         # internal: the platform fields of expenses and sheets are the sync's to write
         Expense = protection.internal(self.env["hr.expense"].sudo().with_company(company))
         sheets = protection.internal(self.env["hr.expense.sheet"].sudo().with_company(company))
-        for mode in ("own_account", "company_account"):
+        modes = [m for m in ("own_account", "company_account") if any(v["payment_mode"] == m for v in prepared)]
+        for mode in modes:
             vals_list = [vals for vals in prepared if vals["payment_mode"] == mode]
             if not vals_list:
                 continue
@@ -121,7 +125,9 @@ class ExpenseConnector(models.AbstractModel):
             for expense in expenses:
                 self._attach_receipt(expense, receipts.get(expense.expense_line_ref))
             sheet_vals = {
-                "name": ("%s - %s" % (report.id, report.employee_name or employee.name))[:128],
+                # a report paid both ways becomes two sheets (Odoo pays them differently): say which is which
+                "name": ("%s - %s%s" % (report.id, report.employee_name or employee.name,
+                                        "" if len(modes) == 1 else SHEET_MODE_SUFFIX[mode]))[:128],
                 "employee_id": employee.id, "company_id": company.id,
                 "expense_line_ids": [Command.set(expenses.ids)],
                 "finance_backend_id": backend.id, "expense_report_ref": report.id,

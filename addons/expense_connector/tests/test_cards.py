@@ -39,6 +39,10 @@ class TestCardTransactions(ExpenseConnectorCase):
         self.assertEqual(job.state, "done", job.error_message)
         sheets = self.sheets_of(report["id"])
         self.assertEqual(sorted(sheets.mapped("expense_payment_mode")), ["company_account", "own_account"])
+        self.assertEqual(sorted(sheets.mapped("name")), sorted(
+            ["%s - %s (to reimburse)" % (report["id"], report["employee"]["name"]),
+             "%s - %s (paid by company card)" % (report["id"], report["employee"]["name"])]),
+            "the two sheets of one report tell which is which")
         self.assertTrue(all(s.state in ("post", "done") for s in sheets))
         self.assertEqual(card.state, "settled")
         self.assertEqual(card.claim_expense_id.expense_line_ref, report["lines"][0]["id"])
