@@ -42,3 +42,4 @@ class TestTrace(ConnectorCase):
         trace = self.env["finance.trace"].create({"correlation_id": "no-such-id"})
         trace.action_trace()
         self.assertFalse(trace.line_ids)
+        self.assertEqual(trace.display_name, "no-such-id", "the form's title names the id traced")

@@ -10,6 +10,7 @@ USER = "finance_sync_core.group_finance_sync_user"
 class FinanceTrace(models.TransientModel):
     _name = "finance.trace"
     _description = "Trace a correlation id"
+    _rec_name = "correlation_id"  # the form's title and breadcrumb name the id traced, not "finance.trace,1"
 
     correlation_id = fields.Char(string="Correlation ID", required=True,
                                  help="The id shown on a job, an audit entry or a document (Correlation ID field).")
