@@ -54,21 +54,33 @@ class TreasuryConnector(models.AbstractModel):
 
     # ------------------------------------------------------------------ crons
     @api.model
+    def _open_failures(self, job_type):
+        """Failed jobs of ``job_type`` waiting for a person. A cron adds no new job for the same
+        batch or backend while one is open: a permanent refusal (401 bad_signature or
+        stale_timestamp, 404 unknown_batch) is one exception in the queue, never one per cron
+        run; Retry on it (or "Fetch status") tries again."""
+        return self.env["finance.sync.job"].sudo().search([("job_type_id.code", "=", job_type),
+                                                           ("state", "=", "failed")])
+
+    @api.model
     def _cron_poll_status(self):
+        blocked = {(job.payload or {}).get("batch_id") for job in self._open_failures("treasury.status")}
         batches = self.env["treasury.payment.batch"].sudo().search([
             ("state", "in", ("sent", "accepted", "partially_accepted")), ("treasury_ref", "!=", False),
-            ("backend_id.state", "=", "active")])
+            ("backend_id.state", "=", "active"), ("id", "not in", [b for b in blocked if b])])
         for batch in batches:
             self._enqueue_status_poll(batch)
 
     @api.model
     def _cron_pull_positions(self):
-        for backend in self.env["finance.backend"]._treasury_backends():
+        blocked = self._open_failures("treasury.positions").backend_id
+        for backend in self.env["finance.backend"]._treasury_backends() - blocked:
             self._enqueue_positions(backend)
 
     @api.model
     def _cron_push_forecast(self):
-        for backend in self.env["finance.backend"]._treasury_backends():
+        blocked = self._open_failures("treasury.forecast_put").backend_id
+        for backend in self.env["finance.backend"]._treasury_backends() - blocked:
             self._enqueue_forecast_put(backend)
 
     # ------------------------------------------------------------------ job handlers

@@ -449,7 +449,7 @@ class TreasuryPaymentBatch(models.Model):
             changed[status] = changed.get(status, 0) + 1
             if status == "RJCT":
                 reason = reasons[0] if reasons else {"code": None, "info": None}
-                payment._treasury_reject(reason["code"], reason["info"])
+                payment._treasury_reject(reason["code"], reason["info"] or pain002.REASON_NAMES.get(reason["code"]))
                 self.env["treasury.connector"]._enqueue_rejection(payment)
             elif status == "ACSC":
                 payment._treasury_settle()
