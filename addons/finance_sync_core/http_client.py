@@ -958,9 +958,16 @@ def _request_error(exc, call):
                               code="ssl_error", params=call.params(), transport=True)
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                         requests.exceptions.ContentDecodingError)):
+        # phase "connect": no connection was made, so the request cannot have reached the
+        # server (callers whose request is not idempotent need to know the difference)
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        connect = isinstance(reason, urllib3_exceptions.NewConnectionError) or isinstance(
+            exc.args[0] if exc.args else None, urllib3_exceptions.NewConnectionError)
         return TransientError("%s: connection failed (%s)" % (call.describe(),
                                                                type(exc).__name__),
-                              code="connection_error", params=call.params(), transport=True)
+                              code="connection_error",
+                              params=call.params(phase="connect" if connect else None),
+                              transport=True)
     return BusinessError("%s: the request cannot be sent (%s)" % (call.describe(),
                                                                   type(exc).__name__),
                          code="invalid_request", params=call.params())

@@ -8,6 +8,7 @@ import json
 import time
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.finance_sync_core.tests.test_http_origin import RecordingServer
@@ -131,25 +132,77 @@ class TestTreasuryConformance(TreasuryCase):
         self.assertTrue(all(lines.mapped("active")))
 
     # ------------------------------------------------------------------ payment batches
+    def platform_batches(self, msg_id):
+        data = self.http.get(self.sandbox.base_url + "/_sandbox/treasury/batches", timeout=10).json()["data"]
+        return [b for b in data if b["msg_id"] == msg_id]
+
     def test_lost_answer_to_a_batch_post_ends_in_one_platform_batch(self):
-        """treasury-platform.md: "the same MsgId and document again → `200` with the same body". The
-        platform takes the batch but the answer is lost (503): the retry replays the same document
-        under the same Idempotency-Key, and there is one batch at the platform, ours."""
+        """treasury-platform.md: "the same MsgId and document again → `200` with the same body", and
+        README.md: "A `2xx` whose body cannot be parsed (truncated, not JSON/XML) is transient: retry the
+        call". The platform takes the batch but its answer arrives cut: the batch may be at the
+        platform, so it cannot be cancelled (its payments would be paid twice); the retry replays the
+        same document under the same Idempotency-Key and there is one batch at the platform, ours."""
         self.set_knobs(lose_batch_response=1)
         batch = self.approved_batch(self.pay_bill(self.vendor_a, 100)[1])
         batch.with_user(self.approver_1).action_release()
         self.run_worker()
         job = self.Job.search([("backend_id", "=", self.backend.id), ("job_type_id.code", "=", "treasury.transmit")])
-        self.assertEqual((job.state, job.error_code), ("pending", "http_503"))
-        self.assertFalse(batch.sudo().treasury_ref)
+        self.assertEqual((job.state, job.error_code), ("pending", "transmission_in_doubt"))
+        self.assertIn("cannot be parsed", job.error_message)
+        batch = batch.sudo()
+        self.assertFalse(batch.treasury_ref)
+        self.assertEqual(len(self.platform_batches(batch.msg_id)), 1)  # the platform has it
+        with self.assertRaisesRegex(UserError, "may already be at the treasury platform"):
+            batch.with_user(self.creator).action_cancel()
+        self.assertEqual((batch.state, bool(batch.payment_ids)), ("sent", True))
         self.make_ready(job)
         self.run_worker()
         self.assertEqual(job.state, "done", job.error_message)
-        batch = batch.sudo()
-        remote = [b for b in self.http.get(self.sandbox.base_url + "/_sandbox/treasury/batches", timeout=10).json()["data"]
-                  if b["msg_id"] == batch.msg_id]
+        remote = self.platform_batches(batch.msg_id)
         self.assertEqual([b["batch_id"] for b in remote], [batch.treasury_ref])
         self.assertEqual(remote[0]["replays"], 1)
+
+    def test_batch_in_doubt_stays_uncancellable_after_a_retry(self):
+        """README.md: "a failed first attempt (4xx/5xx) is not remembered" - but a lost answer is no
+        answer. The transmission gives up in doubt, a person re-queues it, the platform then answers
+        503 (that attempt not remembered): the earlier attempt may still be there, so the batch stays
+        uncancellable until the platform names it."""
+        self.env.ref("treasury_connector.job_type_transmit").max_attempts = 1
+        self.set_knobs(lose_batch_response=1)
+        batch = self.approved_batch(self.pay_bill(self.vendor_a, 100)[1])
+        batch.with_user(self.approver_1).action_release()
+        self.run_worker()
+        job = self.failed_jobs("transmission_in_doubt")
+        self.assertEqual(len(job), 1)
+        batch = batch.sudo()
+        self.assertTrue(batch.transmission_in_doubt)
+        self.sandbox.set_faults(fail_next=[503], path_prefix="/treasury/api/v1/payment-batches")
+        self.addCleanup(self.sandbox.reset_faults)
+        job.action_retry()
+        self.run_worker()
+        self.assertEqual((job.state, job.error_code), ("failed", "transmission_in_doubt"))
+        self.assertIn("503", job.error_message)
+        with self.assertRaisesRegex(UserError, "may already be at the treasury platform"):
+            batch.with_user(self.creator).action_cancel()
+        job.action_retry()
+        self.run_worker()
+        self.assertEqual(job.state, "done", job.error_message)
+        self.assertEqual([b["batch_id"] for b in self.platform_batches(batch.msg_id)], [batch.treasury_ref])
+        self.assertFalse(batch.transmission_in_doubt)
+
+    def test_answered_refusal_leaves_the_batch_cancellable(self):
+        """README.md: "a failed first attempt (4xx/5xx) is not remembered": a 503 the platform answers
+        (before any lost answer) means it does not hold the batch, which may be cancelled."""
+        self.sandbox.set_faults(fail_next=[503], path_prefix="/treasury/api/v1/payment-batches")
+        self.addCleanup(self.sandbox.reset_faults)
+        batch = self.approved_batch(self.pay_bill(self.vendor_a, 100)[1])
+        batch.with_user(self.approver_1).action_release()
+        self.run_worker()
+        job = self.Job.search([("backend_id", "=", self.backend.id), ("job_type_id.code", "=", "treasury.transmit")])
+        self.assertEqual((job.state, job.error_code), ("pending", "http_503"))
+        batch.sudo().with_user(self.creator).action_cancel()
+        self.assertEqual(batch.sudo().state, "cancelled")
+        self.assertFalse(self.platform_batches(batch.sudo().msg_id))
 
     def test_platform_that_forgot_a_batch_is_one_exception(self):
         """treasury-platform.md: "`404 {"error": {"code": "unknown_batch"}}` for a batch id the platform
