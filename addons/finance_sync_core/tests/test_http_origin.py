@@ -167,6 +167,22 @@ class TestCredentialsStayOnTheirOrigin(unittest.TestCase):
         url = client.get("/api/v1/accounts/%s/statements" % IBAN, params={"from": day, "to": day}).data["data"][0]["url"]
         self.assertIn(b"camt.053", client.get(url, expect="bytes").content)
 
+    def test_receipt_url_on_another_origin_is_refused(self):
+        """expense-platform.md: "`receipt.url` is fetched with the same bearer token" - the token of
+        the backend's origin; a receipt URL on another origin does not get it."""
+        self.sandbox.update_settings(public_url=self.recorder.base_url)
+        self.addCleanup(self.sandbox.update_settings, public_url=None)
+        client = self.client("expense", OAuth2ClientCredentials(
+            "/oauth/token", sandbox_config.EXPENSE_CLIENT_ID, sandbox_config.EXPENSE_CLIENT_SECRET,
+            cache_key="origin-expense"))
+        urls = [line["receipt"]["url"] for report in client.paginate(
+                    "/api/v1/expense-reports", params={"status": "approved", "limit": 50})
+                for line in report["lines"] if line.get("receipt")]
+        self.assertTrue(urls)
+        self.assertTrue(all(url.startswith(self.recorder.base_url) for url in urls), urls[:3])
+        self.assert_refused(client.get, urls[0], expect="bytes")
+        self.assertEqual(self.recorder.requests, [])
+
     def test_explicitly_anonymous_fetch_carries_no_credential(self):
         """``credentials=False`` is the only way to reach another origin, and then nothing secret
         travels: no Authorization, no API key, no signature."""
