@@ -55,6 +55,7 @@ _IBAN_RE = re.compile(
 )
 _SERVER_MESSAGE_LIMIT = 500
 _DIGITS_RE = re.compile(r"[0-9]{1,18}")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -69,6 +70,26 @@ def mask_path(path):
     """The path without its query string, IBAN-looking parts masked (``BE68****7034``)."""
     path = unquote(urlsplit(path).path or "/")
     return _IBAN_RE.sub(lambda match: "%s****%s" % (match.group(1), match.group(2)), path)
+
+
+def url_origin(url):
+    """``(scheme, host, port)`` of ``url``, the default port filled in; None when unreadable.
+
+    Credentials are bound to an origin: the client sends them only to its base URL's origin.
+    """
+    parts = urlsplit(url or "")
+    scheme = (parts.scheme or "").lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        return None
+    if not scheme or not parts.hostname:
+        return None
+    return scheme, parts.hostname.lower(), port
+
+
+def _origin_text(origin):
+    return "%s://%s:%s" % origin if origin else "an unreadable origin"
 
 
 def _header_int(value):
@@ -244,6 +265,8 @@ class NoAuth:
     """No credentials (public endpoints, token endpoints)."""
 
     can_refresh = False
+    # whether apply() adds anything secret (then the client sends it only to its own origin)
+    sends_credentials = False
 
     def apply(self, prepared, client, correlation_id):
         """Add credentials to ``prepared`` (a ``requests.PreparedRequest``) in place."""
@@ -254,6 +277,8 @@ class NoAuth:
 
 class ApiKeyAuth(NoAuth):
     """A static API key in a header (screening provider)."""
+
+    sends_credentials = True
 
     def __init__(self, key, header="X-Api-Key"):
         self._key = _require_secret(key, "API key")
@@ -269,6 +294,8 @@ class HmacAuth(NoAuth):
     ``sha256=HMAC(secret, "<ts>.<METHOD>.<path?query as sent>.<raw body>")``, computed on
     the prepared request, i.e. on the exact bytes and request target that go on the wire.
     """
+
+    sends_credentials = True
 
     def __init__(self, key_id, secret, clock=time.time):
         self.key_id = _require_secret(key_id, "API key id")
@@ -299,6 +326,7 @@ class OAuth2ClientCredentials(NoAuth):
     """
 
     can_refresh = True
+    sends_credentials = True
 
     def __init__(self, token_url, client_id, client_secret, cache_key=None, scope=None):
         self.token_url = token_url
@@ -586,6 +614,8 @@ class ApiClient:
                  rate_key=None, session=None, on_exchange=None, user_agent=DEFAULT_USER_AGENT,
                  correlation_id=None):
         self.base_url = base_url.rstrip("/") + "/"
+        # the only origin credentials go to (absolute URLs a platform returns may point elsewhere)
+        self.origin = url_origin(self.base_url)
         # default X-Correlation-ID for calls that give none (e.g. the running job's id)
         self.default_correlation_id = correlation_id
         self.auth = auth or NoAuth()
@@ -634,8 +664,13 @@ class ApiClient:
     # ------------------------------------------------------------------ public API
     def request(self, method, path, *, params=None, json=None, data=None, body=None,
                 headers=None, correlation_id=None, idempotency_key=None, expect="json",
-                stream_to=None):
+                stream_to=None, credentials=True):
         """Send one request and return an :class:`ApiResponse` (2xx) or raise.
+
+        ``path`` is relative to ``base_url`` or absolute. Credentials are sent only to the
+        base URL's origin (scheme, host, port): an absolute URL on another origin raises
+        :class:`BusinessError` ``foreign_origin`` before anything is sent, unless the caller
+        passes ``credentials=False`` (then it goes without any credentials).
 
         ``json`` (Decimals become strings), ``data`` (form fields) and ``body`` (raw
         bytes/str, e.g. an XML document; set ``Content-Type`` in ``headers``) are
@@ -650,7 +685,7 @@ class ApiClient:
         call = _Call(method.upper(), self.resolve_url(path), correlation_id, idempotency_key,
                      expect, stream_to)
         prepared = self._prepare(call, params, self._encode_body(json, data, body), headers)
-        return self._send_authenticated(call, prepared, self.auth)
+        return self._send_authenticated(call, prepared, self.auth if credentials else NoAuth())
 
     def get(self, path, **kwargs):
         return self.request("GET", path, **kwargs)
@@ -761,7 +796,21 @@ class ApiClient:
         return self._exchange(call, self._authorize(call, prepared, auth))
 
     def _authorize(self, call, prepared, auth):
-        """A copy of ``prepared`` carrying fresh credentials (HMAC signs it as it is)."""
+        """A copy of ``prepared`` carrying fresh credentials (HMAC signs it as it is).
+
+        Refuses (nothing sent) when the credentials would leave the base URL's origin: a
+        bearer token, API key or signature is bound to the host it was configured for.
+        """
+        if auth.sends_credentials:
+            target = url_origin(prepared.url)
+            if target is None or target != self.origin:
+                raise BusinessError(
+                    "%s: the URL is on %s, not on the backend's origin %s; credentials are never "
+                    "sent to another origin, so the request was not sent"
+                    % (call.describe(), _origin_text(target), _origin_text(self.origin)),
+                    code="foreign_origin",
+                    params=call.params(origin=_origin_text(target),
+                                       backend_origin=_origin_text(self.origin)))
         attempt = prepared.copy()
         auth.apply(attempt, self, call.correlation_id)
         return attempt
@@ -909,9 +958,16 @@ def _request_error(exc, call):
                               code="ssl_error", params=call.params(), transport=True)
     if isinstance(exc, (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
                         requests.exceptions.ContentDecodingError)):
+        # phase "connect": no connection was made, so the request cannot have reached the
+        # server (callers whose request is not idempotent need to know the difference)
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        connect = isinstance(reason, urllib3_exceptions.NewConnectionError) or isinstance(
+            exc.args[0] if exc.args else None, urllib3_exceptions.NewConnectionError)
         return TransientError("%s: connection failed (%s)" % (call.describe(),
                                                                type(exc).__name__),
-                              code="connection_error", params=call.params(), transport=True)
+                              code="connection_error",
+                              params=call.params(phase="connect" if connect else None),
+                              transport=True)
     return BusinessError("%s: the request cannot be sent (%s)" % (call.describe(),
                                                                   type(exc).__name__),
                          code="invalid_request", params=call.params())

@@ -1,5 +1,6 @@
 from . import test_engine
 from . import test_http_client
+from . import test_http_origin
 from . import test_job_pipeline
 from . import test_concurrency
 from . import test_secrets

@@ -2,6 +2,8 @@
 import contextlib
 import json
 import os
+import subprocess
+import sys
 import xmlrpc.client
 
 import requests
@@ -132,6 +134,56 @@ class RpcCase(TourCase):
         name, result = outcome
         self.assertEqual(name, "ok", "expected success, the server refused: %s %s" % (name, result))
         return result
+
+    # a refusal must be one of the server's own controls, never a crash
+    MATRIX_REFUSALS = ("AccessError", "UserError", "MissingError", "ValidationError")
+
+    def run_matrix(self, matrix, call, isolate=False):
+        """The one runner of every access matrix of the suite.
+
+        ``matrix``: cells ``(role, model, operation, "allow"|"deny")``; ``call(role, model,
+        operation)`` performs one cell over RPC and returns the outcome of ``rpc()``, or
+        ``(outcome, check)`` where ``check()`` then verifies the effect in the database (a
+        refused write changed nothing, an allowed one happened). ``isolate`` rolls each cell
+        back so every cell starts from the same data. All cells run; one failure lists them all.
+        """
+        self.assertEqual(len(set((r, m, o) for r, m, o, _e in matrix)), len(matrix), "duplicate cells")
+        failures = []
+        for cell in matrix:
+            role, model, operation, expected = cell
+            try:
+                with contextlib.ExitStack() as stack:
+                    savepoint = stack.enter_context(self.env.cr.savepoint()) if isolate else None
+                    result = call(role, model, operation)
+                    outcome, check = result if isinstance(result[0], tuple) else (result, None)
+                    name, message = outcome
+                    if expected == "allow" and name != "ok":
+                        failures.append("%s: refused (%s %s)" % (cell, name, str(message)[:160]))
+                    elif expected == "deny" and name == "ok":
+                        failures.append("%s: ALLOWED" % (cell,))
+                    elif expected == "deny" and not any(r in name for r in self.MATRIX_REFUSALS):
+                        failures.append("%s: refused by a crash, not a control (%s %s)"
+                                        % (cell, name, str(message)[:160]))
+                    elif check:
+                        self.env.invalidate_all()
+                        check()
+                    if savepoint is not None:
+                        savepoint.rollback()
+            except AssertionError as exc:
+                failures.append("%s: %s" % (cell, exc))
+            self.env.invalidate_all()
+        self.assertFalse(failures, "%d of %d cells wrong:\n%s" % (len(failures), len(matrix), "\n".join(failures)))
+
+    def assert_role_table_documented(self, name):
+        """docs/admin-guide.md holds exactly the role table scripts/role_table.py generates from
+        the matrix ``name`` (core, treasury, bank)."""
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+        generated = subprocess.run([sys.executable, os.path.join(root, "scripts", "role_table.py"), name],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+        with open(os.path.join(root, "docs", "admin-guide.md"), encoding="utf-8") as guide:
+            text = guide.read()
+        self.assertIn(generated, text, "docs/admin-guide.md's %s role table differs from its access matrix: "
+                                       "run scripts/role_table.py --write %s" % (name, name))
 
 
 @contextlib.contextmanager

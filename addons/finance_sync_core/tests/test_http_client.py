@@ -279,6 +279,17 @@ class TestTransportFailures(SandboxCase):
         error = self.assert_raises_code(TransientError, "connection_error", client.get, "/x")
         self.assertTrue(error.transport)
         self.assertIsNone(error.retry_after)
+        # nothing was sent: callers of non-idempotent requests may rely on it
+        self.assertEqual(error.params.get("phase"), "connect")
+
+    def test_connection_dropped_after_sending_is_not_a_connect_failure(self):
+        """The server read the request and hung up without an answer: it may have acted."""
+        with CannedServer(b"") as server:
+            client = ApiClient(server.base_url, connect_timeout=2, read_timeout=5)
+            self.addCleanup(client.close)
+            error = self.assert_raises_code(TransientError, "connection_error", client.post, "/x",
+                                            json={"a": 1})
+        self.assertNotIn("phase", error.params)
 
     def test_read_timeout(self):
         client = self.client(read_timeout=0.2)

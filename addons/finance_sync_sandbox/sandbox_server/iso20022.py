@@ -189,29 +189,33 @@ def serialize(root):
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
 
 
-def build_pain002(report):
+def build_pain002(report, minimal=False):
     """pain.002.001.10 from a dict: msg_id, created, orgnl_msg_id, orgnl_msg_nm_id,
     orgnl_created, orgnl_nb_of_txs, orgnl_ctrl_sum, group_status, group_reason,
     payment_infos: [{pmt_inf_id, status?, transactions: [{end_to_end_id, instr_id, status,
-    reason, info}]}]."""
+    reason, info}]}]. ``minimal`` leaves out every element the schema makes optional and
+    the contract does not need (StsId, OrgnlInstrId, AddtlInf, AccptncDtTm, OrgnlCreDtTm,
+    OrgnlNbOfTxs, OrgnlCtrlSum, InitgPty)."""
     b = _Builder(PAIN002_NS)
     document = b.root("Document")
     rpt = b.sub(document, "CstmrPmtStsRpt")
     hdr = b.sub(rpt, "GrpHdr")
     b.sub(hdr, "MsgId", report["msg_id"])
     b.sub(hdr, "CreDtTm", report["created"])
-    b.path(hdr, "InitgPty/Nm", "Sandbox Treasury Platform")
+    if not minimal:
+        b.path(hdr, "InitgPty/Nm", "Sandbox Treasury Platform")
     grp = b.sub(rpt, "OrgnlGrpInfAndSts")
     b.sub(grp, "OrgnlMsgId", report["orgnl_msg_id"])
     b.sub(grp, "OrgnlMsgNmId", report["orgnl_msg_nm_id"])
-    if report.get("orgnl_created"):
+    if report.get("orgnl_created") and not minimal:
         b.sub(grp, "OrgnlCreDtTm", report["orgnl_created"])
-    b.sub(grp, "OrgnlNbOfTxs", report["orgnl_nb_of_txs"])
-    b.sub(grp, "OrgnlCtrlSum", report["orgnl_ctrl_sum"])
+    if not minimal:
+        b.sub(grp, "OrgnlNbOfTxs", report["orgnl_nb_of_txs"])
+        b.sub(grp, "OrgnlCtrlSum", report["orgnl_ctrl_sum"])
     if report.get("group_status"):
         b.sub(grp, "GrpSts", report["group_status"])
     if report.get("group_reason"):
-        _status_reason(b, grp, report["group_reason"], report.get("group_info"))
+        _status_reason(b, grp, report["group_reason"], None if minimal else report.get("group_info"))
     for pmt in report.get("payment_infos", []):
         if not pmt["transactions"] and not pmt.get("status"):
             continue
@@ -221,14 +225,15 @@ def build_pain002(report):
             b.sub(block, "PmtInfSts", pmt["status"])
         for tx in pmt["transactions"]:
             node = b.sub(block, "TxInfAndSts")
-            b.sub(node, "StsId", tx["status_id"])
-            if tx.get("instr_id"):
+            if not minimal:
+                b.sub(node, "StsId", tx["status_id"])
+            if tx.get("instr_id") and not minimal:
                 b.sub(node, "OrgnlInstrId", tx["instr_id"])
             b.sub(node, "OrgnlEndToEndId", tx["end_to_end_id"])
             b.sub(node, "TxSts", tx["status"])
             if tx.get("reason"):
-                _status_reason(b, node, tx["reason"], tx.get("info"))
-            if tx["status"] in ("ACSP", "ACSC") and tx.get("accepted_at"):
+                _status_reason(b, node, tx["reason"], None if minimal else tx.get("info"))
+            if tx["status"] in ("ACSP", "ACSC") and tx.get("accepted_at") and not minimal:
                 b.sub(node, "AccptncDtTm", tx["accepted_at"])
     return serialize(document)
 

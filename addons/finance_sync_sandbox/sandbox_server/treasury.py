@@ -30,10 +30,35 @@ REASONS = {
 RANK = {None: 0, "RCVD": 0, "ACTC": 1, "PDNG": 2, "ACSP": 3, "ACSC": 4, "RJCT": 4}
 FINAL = ("ACSC", "RJCT")
 XML_TYPES = ("application/xml", "text/xml")
-# forecast_page_overlap: every page after the first repeats the last item of the page before.
-# report_unknown_end_to_end_id: an EndToEndId the client never sent, added (status ACSP) to every
-# report that lists transactions.
-KNOBS = {"forecast_page_overlap": False, "report_unknown_end_to_end_id": None}
+# The nastiest behaviour treasury-platform.md allows, as knobs (POST /_sandbox/treasury/knobs;
+# a reset brings the defaults back). Each one is exercised by a connector test quoting the
+# contract sentence; the sandbox readme (readme/USAGE.md) has the table.
+KNOBS = {
+    # every cash-forecast page after the first repeats the last item of the page before
+    "forecast_page_overlap": False,
+    # an EndToEndId the client never sent, added (status ACSP) to every report listing transactions
+    "report_unknown_end_to_end_id": None,
+    # balances are paginated, this many rows a page ("next_cursor" is part of the answer)
+    "balances_page_size": None,
+    # every balances page after the first repeats the last row of the page before
+    "balances_page_overlap": False,
+    # as_of written in this UTC offset, e.g. "+02:00" (the same instant, another ISO 8601 form)
+    "balances_as_of_offset": None,
+    # each status report is served twice: a poll after a served report gets the same one again
+    "report_repeat": False,
+    # a report lists only the transactions whose status changed since the previous report
+    # (GrpSts PART when the batch's statuses differ): the others keep the status they had
+    "report_changed_only": False,
+    # status reports without any optional element (StsId, OrgnlInstrId, AddtlInf, AccptncDtTm,
+    # OrgnlCreDtTm, OrgnlNbOfTxs, OrgnlCtrlSum, InitgPty)
+    "report_minimal": False,
+    # the next N payment-batch POSTs are processed, then their 202 answer is cut in half (lost)
+    "lose_batch_response": 0,
+    # status-report answers 404 unknown_batch for every batch (the platform lost it)
+    "forget_batches": False,
+}
+KNOB_TYPES = {"balances_page_size": (int, type(None)), "lose_batch_response": (int,),
+              "balances_as_of_offset": (str, type(None)), "report_unknown_end_to_end_id": (str, type(None))}
 
 
 def _next_plan_status(tx):
@@ -157,12 +182,16 @@ class TreasuryState:
     def _emit(self, batch, now_iso, with_transactions, group_reason=None, group_info=None):
         self._report_seq += 1
         batch["generation"] += 1
+        previous = batch["report_statuses"][-1]["transactions"] if batch["report_statuses"] else {}
+        changed_only = self.knobs.get("report_changed_only") and with_transactions
         blocks = []
         for pmt in batch["payment_infos"]:
             txs = []
             if with_transactions:
                 for tx in batch["transactions"]:
                     if tx["pmt_inf_id"] != pmt["pmt_inf_id"]:
+                        continue
+                    if changed_only and previous.get(tx["end_to_end_id"]) == tx["status"]:
                         continue
                     txs.append({"status_id": "%s-%d-%s" % (batch["id"], batch["generation"],
                                                           tx["end_to_end_id"][:12]),
@@ -179,6 +208,12 @@ class TreasuryState:
                 "status_id": "%s-%d-unknown" % (batch["id"], batch["generation"]),
                 "end_to_end_id": unknown, "instr_id": None, "status": "ACSP", "reason": None,
                 "info": None, "accepted_at": now_iso})
+        group_status = batch["group_status"]
+        if changed_only and group_status != "PART" and not all(
+                tx["end_to_end_id"] in {t["end_to_end_id"] for b in blocks for t in b["transactions"]}
+                for tx in batch["transactions"]):
+            # not every transaction is listed: the group status must not speak for the others
+            group_status = "PART"
         report = {
             "msg_id": "PSR-%s-%d" % (batch["id"], batch["generation"]),
             "created": now_iso,
@@ -187,12 +222,12 @@ class TreasuryState:
             "orgnl_created": batch["created"],
             "orgnl_nb_of_txs": len(batch["transactions"]),
             "orgnl_ctrl_sum": format(batch["ctrl_sum"], "f"),
-            "group_status": batch["group_status"],
+            "group_status": group_status,
             "group_reason": group_reason,
             "group_info": group_info,
             "payment_infos": blocks,
         }
-        batch["reports"].append(iso20022.build_pain002(report))
+        batch["reports"].append(iso20022.build_pain002(report, minimal=bool(self.knobs.get("report_minimal"))))
         batch["report_statuses"].append({
             "generation": batch["generation"], "group_status": batch["group_status"],
             "transactions": {tx["end_to_end_id"]: tx["status"] for tx in batch["transactions"]}
@@ -315,14 +350,25 @@ class TreasuryApi:
         }
         state.batches[batch_id] = batch
         state.batches_by_msg_id[(ctx.caller, doc["msg_id"])] = batch_id
-        return json_response(batch["response"], status=202)
+        response = json_response(batch["response"], status=202)
+        if state.knobs.get("lose_batch_response", 0) > 0:
+            # processed, but the answer is lost on the way: a 202 whose body is cut in half
+            # (contracts/README.md: "A 2xx whose body cannot be parsed ... is transient: retry")
+            state.knobs["lose_batch_response"] -= 1
+            response.set_data(response.get_data()[:len(response.get_data()) // 2])
+        return response
 
     @route("/api/v1/payment-batches/<batch_id>/status-report")
     def status_report(self, ctx, batch_id):
         state = ctx.state.treasury
         batch = state.batches.get(batch_id)
-        if batch is None:
+        if batch is None or state.knobs.get("forget_batches"):
             raise ApiError(404, "unknown_batch", "no batch %s" % batch_id)
+        if state.knobs.get("report_repeat") and batch["generation"] and not batch.get("repeated"):
+            # the report served last time, once more, before anything new is produced
+            batch["repeated"] = True
+            return xml_response(batch["reports"][-1])
+        batch["repeated"] = False
         if batch["generation"] == 0:
             if batch["polls_before_ready"] > 0:
                 batch["polls_before_ready"] -= 1
@@ -338,13 +384,19 @@ class TreasuryApi:
     @route("/api/v1/accounts/balances")
     def balances(self, ctx):
         state = ctx.state.treasury
-        if not ctx.request.args.get("as_of"):
+        cursor = ctx.request.args.get("cursor")
+        if cursor:
+            # a cursor carries the query's filters (contracts/README.md): "<as_of>:<position>"
+            as_of = parse_date_param(cursor.rpartition(":")[0], "cursor")
+        elif not ctx.request.args.get("as_of"):
             # the contract: "as_of is required; without it 400 invalid_request"
             raise ApiError(400, "invalid_request", "as_of is required")
-        as_of = parse_date_param(ctx.request.args["as_of"], "as_of")
+        else:
+            as_of = parse_date_param(ctx.request.args["as_of"], "as_of")
         if as_of > state.today:
             raise ApiError(400, "bad_request", "as_of is in the future")
         bank = ctx.state.bank
+        offset = state.knobs.get("balances_as_of_offset")
         rows = []
         for account in state.accounts:
             iban, ccy = account["iban"], account["currency"]
@@ -358,12 +410,27 @@ class TreasuryApi:
                 booked = (decimal.Decimal(250000)
                           + decimal.Decimal(rng.randint(-4000000, 4000000)) / 100)
                 available = booked - decimal.Decimal(rng.randint(0, 500000)) / 100
+            moment = datetime.datetime.combine(
+                as_of, datetime.time(7, 0, 0) if as_of == state.today else datetime.time(23, 59, 59),
+                data.UTC)
             rows.append({"iban": iban, "currency": ccy,
                          "booked_balance": fmt_amount(booked, ccy),
                          "available_balance": fmt_amount(available, ccy),
-                         "as_of": "%sT%s" % (as_of.isoformat(), "07:00:00Z" if as_of == state.today
-                                             else "23:59:59Z")})
-        return json_response({"data": rows, "next_cursor": None})
+                         "as_of": _iso_instant(moment, offset)})
+        size = state.knobs.get("balances_page_size")
+        if not size:
+            return json_response({"data": rows, "next_cursor": None})
+        # paginated: the cursor holds the position; each page after the first may repeat a row
+        start = 0
+        if cursor:
+            try:
+                start = int(cursor.rpartition(":")[2])
+            except ValueError as exc:
+                raise ApiError(400, "invalid_cursor", "cursor cannot be decoded") from exc
+        first = max(0, start - 1) if start and state.knobs.get("balances_page_overlap") else start
+        end = start + int(size)
+        cursor = "%s:%d" % (as_of.isoformat(), end) if end < len(rows) else None
+        return json_response({"data": rows[first:end], "next_cursor": cursor})
 
     @route("/api/v1/cash-forecast")
     def cash_forecast(self, ctx):
@@ -482,6 +549,11 @@ class TreasuryApi:
             unknown = set(body) - set(KNOBS)
             if unknown:
                 raise ApiError(400, "unknown_knob", "unknown knobs: %s" % ", ".join(sorted(unknown)))
+            for name, value in body.items():
+                types = KNOB_TYPES.get(name, (bool,))
+                if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+                    raise ApiError(400, "bad_request", "%s must be %s" % (
+                        name, " or ".join("null" if t is type(None) else t.__name__ for t in types)))
             state.knobs.update(body)
         return json_response({"knobs": state.knobs})
 
@@ -506,6 +578,16 @@ class TreasuryApi:
                                   "currency": tx["currency"], "status": tx["status"],
                                   "plan": tx["plan"], "reason": tx["reason"]}
                                  for tx in batch["transactions"]]}
+
+
+def _iso_instant(moment, offset=None):
+    """An aware datetime as ISO 8601: ``...Z`` or, with ``offset`` ("+02:00"), in that offset."""
+    if not offset:
+        return moment.astimezone(data.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    sign = -1 if offset.startswith("-") else 1
+    hours, _sep, minutes = offset.lstrip("+-").partition(":")
+    zone = datetime.timezone(sign * datetime.timedelta(hours=int(hours), minutes=int(minutes or 0)))
+    return moment.astimezone(zone).isoformat()
 
 
 def _now_iso(ctx):

@@ -281,3 +281,93 @@ class TestTreasuryKnobs(TreasuryCase):
         self.assertEqual(set(statuses), {tx["end_to_end_id"] for tx in txs} | {unknown})
         view = self.admin("GET", "/treasury/batches/%s" % batch_id).json()
         self.assertEqual(len(view["transactions"]), 2)
+
+
+class TestTreasuryHardKnobs(TreasuryCase):
+    """The knobs added for issue 12 behave as documented (readme/USAGE.md) and stay inside the
+    contract: pages chain through next_cursor, reports stay pain.002.001.10-valid."""
+
+    def knobs(self, **knobs):
+        response = self.admin("POST", "/treasury/knobs", json=knobs)
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def balances_pages(self, as_of="2026-11-19"):
+        pages = []
+        response = self.treasury("GET", "/api/v1/accounts/balances?as_of=%s" % as_of)
+        while True:
+            self.assertEqual(response.status_code, 200, response.text)
+            body = response.json()
+            pages.append(body["data"])
+            if not body["next_cursor"]:
+                return pages
+            # the cursor alone carries the filters (contracts/README.md)
+            response = self.treasury("GET", "/api/v1/accounts/balances?cursor=" + body["next_cursor"])
+
+    def test_knob_values_are_checked(self):
+        for bad in ({"balances_page_size": "2"}, {"lose_batch_response": True}, {"report_repeat": 1},
+                    {"balances_as_of_offset": 2}):
+            with self.subTest(bad=bad):
+                self.assertError(self.admin("POST", "/treasury/knobs", json=bad), 400, "bad_request")
+        self.knobs(lose_batch_response=2, balances_page_size=None)
+        self.assertEqual(self.admin("GET", "/treasury/knobs").json()["knobs"]["lose_batch_response"], 2)
+
+    def test_balances_paginated_with_overlap_and_offset(self):
+        whole = self.balances_pages()
+        self.assertEqual(len(whole), 1)
+        self.knobs(balances_page_size=1)
+        pages = self.balances_pages()
+        self.assertEqual([len(p) for p in pages], [1, 1, 1])
+        self.assertEqual([r for p in pages for r in p], whole[0])
+        self.knobs(balances_page_overlap=True, balances_as_of_offset="-05:00")
+        pages = self.balances_pages()
+        for before, after in zip(pages, pages[1:]):
+            self.assertEqual(after[0]["iban"], before[-1]["iban"])
+        rows = {r["iban"]: r for p in pages for r in p}
+        self.assertEqual(set(rows), {r["iban"] for r in whole[0]})
+        for row in whole[0]:
+            shifted = datetime.datetime.fromisoformat(rows[row["iban"]]["as_of"])
+            utc = datetime.datetime.fromisoformat(row["as_of"].replace("Z", "+00:00"))
+            self.assertEqual(shifted, utc)
+            self.assertTrue(rows[row["iban"]]["as_of"].endswith("-05:00"))
+            self.assertEqual(rows[row["iban"]]["booked_balance"], row["booked_balance"])
+
+    def _force(self, batch_id, body):
+        response = self.admin("POST", "/treasury/batches/%s/status" % batch_id, json=body)
+        self.assertEqual(response.status_code, 200, response.text)
+
+    def _valid(self, content):
+        if HAS_XSD:
+            schema = etree.XMLSchema(etree.parse("%s/pain.002.001.10.xsd" % XSD_DIR))
+            self.assertTrue(schema.validate(etree.fromstring(content)), schema.error_log)
+
+    def test_changed_only_and_minimal_reports(self):
+        self.knobs(report_changed_only=True, report_minimal=True)
+        txs = transactions(3)
+        batch_id = self.submit(iso20022.build_pain001("MSG-C", txs), "MSG-C").json()["batch_id"]
+        first, second = txs[0]["end_to_end_id"], txs[1]["end_to_end_id"]
+        self._force(batch_id, {"end_to_end_id": first, "status": "RJCT", "reason": "AC01"})
+        self._force(batch_id, {"end_to_end_id": second, "status": "ACSP"})
+        content = self.report(batch_id).content
+        self._valid(content)
+        _root, group, statuses = TestStatusReports._statuses(self, content)
+        self.assertEqual((group, statuses), ("PART", {second: ("ACSP", None)}))
+        for absent in (b"AddtlInf", b"StsId", b"AccptncDtTm", b"OrgnlNbOfTxs", b"InitgPty"):
+            self.assertNotIn(absent, content)
+
+    def test_repeat_forget_and_lost_answer(self):
+        self.sandbox.update_settings(treasury_not_ready_polls=0)
+        self.addCleanup(self.sandbox.update_settings, treasury_not_ready_polls=1)
+        self.knobs(lose_batch_response=1, report_repeat=True)
+        document = iso20022.build_pain001("MSG-L", transactions(2))
+        lost = self.submit(document, "MSG-L")
+        self.assertEqual(lost.status_code, 202)
+        self.assertRaises(ValueError, json.loads, lost.content)  # the answer is cut
+        again = self.submit(document, "MSG-L")
+        self.assertEqual(again.status_code, 200, again.text)  # the batch was taken the first time
+        self.assertEqual(len(self.sandbox.state.treasury.batches), 1)
+        batch_id = again.json()["batch_id"]
+        reports = [self.report(batch_id).content for _ in range(4)]
+        self.assertEqual((reports[0], reports[2]), (reports[1], reports[3]))
+        self.assertNotEqual(reports[0], reports[2])
+        self.knobs(forget_batches=True)
+        self.assertError(self.report(batch_id), 404, "unknown_batch")

@@ -6,6 +6,15 @@ MAX_BYTES = 20 * 1024 * 1024
 # Forward-only order of statuses (RJCT and ACSC are final).
 RANK = {"RCVD": 0, "ACTC": 1, "ACCP": 2, "PDNG": 2, "ACWC": 3, "ACSP": 3, "ACSC": 4, "RJCT": 4}
 FINAL = ("ACSC", "RJCT")
+# Names of common ISO 20022 external status reason codes, for a rejection that comes without
+# AddtlInf (the element is optional): the person handling it still reads what happened.
+REASON_NAMES = {
+    "AC01": "Incorrect account number", "AC04": "Closed account number", "AC06": "Blocked account",
+    "AG01": "Transaction forbidden", "AG02": "Invalid bank operation code", "AM04": "Insufficient funds",
+    "AM05": "Duplication", "BE04": "Missing creditor address", "FF01": "Invalid file format",
+    "MD07": "End customer deceased", "MS02": "Reason not specified (customer)",
+    "MS03": "Reason not specified (agent)", "RC01": "Bank identifier incorrect",
+}
 
 
 class Pain002Error(ValueError):

@@ -9,3 +9,4 @@ from . import treasury_forecast_line
 from . import treasury_cash_report
 from . import treasury_readiness
 from . import treasury_connector
+from . import finance_sync_job

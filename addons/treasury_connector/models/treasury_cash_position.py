@@ -1,3 +1,4 @@
+import datetime
 import decimal
 
 from psycopg2.extras import execute_values
@@ -12,6 +13,23 @@ def parse_amount(value, what):
         return decimal.Decimal(str(value))
     except (decimal.InvalidOperation, ValueError):
         raise BusinessError("%s is not an amount: %r" % (what, value), code="invalid_amount") from None
+
+
+def parse_instant(value):
+    """An ISO 8601 date-time (``Z``, an offset, fractions, or naive = UTC) as a naive UTC datetime
+    (how Odoo stores Datetime fields); None when it is not one."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.replace(microsecond=0)
 
 
 class TreasuryCashPosition(models.Model):
@@ -55,18 +73,22 @@ class TreasuryCashPosition(models.Model):
             return 0
         journals = self._journals_by_iban(backend.company_id)
         currencies = self._currency_ids({r.get("currency") for r in rows})
-        values = []
+        by_key = {}
         for row in rows:
             iban = (row.get("iban") or "").replace(" ", "").upper()
             currency = currencies.get(row.get("currency"))
-            as_of = fields.Datetime.to_datetime((row.get("as_of") or "").replace("T", " ").rstrip("Z")[:19])
+            # as_of is an instant: "...Z" or any UTC offset, stored in UTC
+            as_of = parse_instant(row.get("as_of"))
             if not iban or not currency or not as_of:
                 raise BusinessError("Balance row without IBAN, known currency or as_of", code="invalid_balance",
                                     params={"currency": row.get("currency")})
-            values.append((backend.id, backend.company_id.id, iban, journals.get(iban), currency,
-                           parse_amount(row.get("booked_balance"), "booked_balance"),
-                           parse_amount(row.get("available_balance"), "available_balance"),
-                           as_of, as_of.date(), self.env.uid, self.env.uid))
+            # one row per account and moment: a row repeated at a page boundary is the same
+            # balance (the last occurrence wins, as for forecast items)
+            by_key[(iban, as_of)] = (backend.id, backend.company_id.id, iban, journals.get(iban), currency,
+                                     parse_amount(row.get("booked_balance"), "booked_balance"),
+                                     parse_amount(row.get("available_balance"), "available_balance"),
+                                     as_of, as_of.date(), self.env.uid, self.env.uid)
+        values = list(by_key.values())
         self.flush_model()
         execute_values(self.env.cr, """
             INSERT INTO treasury_cash_position (backend_id, company_id, iban, journal_id, currency_id, booked_balance,

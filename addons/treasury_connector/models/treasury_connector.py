@@ -6,13 +6,18 @@ import json
 
 from odoo import api, fields, models
 
-from odoo.addons.finance_sync_core.exceptions import BusinessError
+from odoo.addons.finance_sync_core.exceptions import BusinessError, TransientError
 
 from ..engine import pain002
 from . import protection
 
 BATCHES_PATH = "/api/v1/payment-batches"
 XML_HEADERS = {"Content-Type": "application/xml"}
+# error code of a transmission whose outcome is unknown: the platform may hold the batch
+IN_DOUBT = "transmission_in_doubt"
+# answers that refuse the document itself (the same bytes every attempt): a platform holding the
+# batch would have replayed it ("the same MsgId and document again -> 200 with the same body")
+DOCUMENT_REFUSALS = (413, 415, 422)
 
 
 class TreasuryConnector(models.AbstractModel):
@@ -54,21 +59,33 @@ class TreasuryConnector(models.AbstractModel):
 
     # ------------------------------------------------------------------ crons
     @api.model
+    def _open_failures(self, job_type):
+        """Failed jobs of ``job_type`` waiting for a person. A cron adds no new job for the same
+        batch or backend while one is open: a permanent refusal (401 bad_signature or
+        stale_timestamp, 404 unknown_batch) is one exception in the queue, never one per cron
+        run; Retry on it (or "Fetch status") tries again."""
+        return self.env["finance.sync.job"].sudo().search([("job_type_id.code", "=", job_type),
+                                                           ("state", "=", "failed")])
+
+    @api.model
     def _cron_poll_status(self):
+        blocked = {(job.payload or {}).get("batch_id") for job in self._open_failures("treasury.status")}
         batches = self.env["treasury.payment.batch"].sudo().search([
             ("state", "in", ("sent", "accepted", "partially_accepted")), ("treasury_ref", "!=", False),
-            ("backend_id.state", "=", "active")])
+            ("backend_id.state", "=", "active"), ("id", "not in", [b for b in blocked if b])])
         for batch in batches:
             self._enqueue_status_poll(batch)
 
     @api.model
     def _cron_pull_positions(self):
-        for backend in self.env["finance.backend"]._treasury_backends():
+        blocked = self._open_failures("treasury.positions").backend_id
+        for backend in self.env["finance.backend"]._treasury_backends() - blocked:
             self._enqueue_positions(backend)
 
     @api.model
     def _cron_push_forecast(self):
-        for backend in self.env["finance.backend"]._treasury_backends():
+        blocked = self._open_failures("treasury.forecast_put").backend_id
+        for backend in self.env["finance.backend"]._treasury_backends() - blocked:
             self._enqueue_forecast_put(backend)
 
     # ------------------------------------------------------------------ job handlers
@@ -87,9 +104,12 @@ class TreasuryConnector(models.AbstractModel):
         content = batch._treasury_document()
         if not content or not batch.msg_id:
             raise BusinessError("%s has no payment file to send" % batch.name, code="batch_without_file")
-        response = batch.backend_id._http_client().post(
-            BATCHES_PATH, body=content, headers=XML_HEADERS, idempotency_key=batch.msg_id,
-            correlation_id=job.correlation_id)
+        try:
+            response = batch.backend_id._http_client().post(
+                BATCHES_PATH, body=content, headers=XML_HEADERS, idempotency_key=batch.msg_id,
+                correlation_id=job.correlation_id)
+        except (TransientError, BusinessError) as exc:
+            raise self._transmission_error(job, batch, exc) from None
         data = response.json() or {}
         ref = data.get("batch_id")
         if not ref:
@@ -98,11 +118,60 @@ class TreasuryConnector(models.AbstractModel):
         if batch.treasury_ref and batch.treasury_ref != ref:
             raise BusinessError("The platform answered batch %s for MsgId %s, which was %s before" % (
                 ref, batch.msg_id, batch.treasury_ref), code="batch_id_changed")
-        values = {"treasury_ref": ref}
+        values = {"treasury_ref": ref, "transmission_in_doubt": False}
         if not batch.sent_at:
             values["sent_at"] = fields.Datetime.now()
         protection.internal(batch).write(values)
         return batch
+
+    @api.model
+    def _transmission_error(self, job, batch, exc):
+        """The error to record for a failed POST of ``batch``.
+
+        The POST is idempotent, but cancelling is not: a batch the platform may hold must never be
+        cancelled in Odoo (its payments would be paid again from another batch). The outcome is
+        unknown when no answer came although the request may have left (a read timeout, a
+        connection dropped after sending) or when a 2xx could not be read. Such an error becomes
+        ``transmission_in_doubt`` and stays so on every later attempt of the job (its error code
+        carries it) until an answer settles it: a 2xx (the batch id), or a refusal of the
+        document itself, which a platform holding the batch would not give.
+        """
+        status = (exc.params or {}).get("http_status")
+        answered = status is not None and not 200 <= status < 300
+        unknown = isinstance(exc, TransientError) and not answered and (exc.params or {}).get("phase") != "connect"
+        if job.error_code != IN_DOUBT and not batch.transmission_in_doubt and not unknown:
+            return exc
+        if isinstance(exc, BusinessError) and status in DOCUMENT_REFUSALS:
+            return exc
+        message = ("%s may already be at the treasury platform: the answer to its transmission was lost "
+                   "(%s). It is sent again under the same MsgId %s until the platform answers; it cannot "
+                   "be cancelled meanwhile." % (batch.name, exc.message, batch.msg_id))
+        params = dict(exc.params or {}, batch=batch.name, msg_id=batch.msg_id, cause=exc.code)
+        if isinstance(exc, TransientError):
+            return TransientError(message, code=IN_DOUBT, params=params, retry_after=exc.retry_after,
+                                  transport=exc.transport)
+        return BusinessError(message, code=IN_DOUBT, params=params)
+
+    @api.model
+    def _transmission_in_doubt(self, batches):
+        """The batches among ``batches`` whose transmission may have reached the platform: a
+        transmission job is retrying or failed with the outcome unknown, or one gave up so before
+        (``transmission_in_doubt``, kept when a person re-queues the job)."""
+        jobs = self.env["finance.sync.job"].sudo().search([
+            ("job_type_id.code", "=", "treasury.transmit"), ("error_code", "=", IN_DOUBT),
+            ("backend_id", "in", batches.backend_id.ids)])
+        doubtful = {(job.payload or {}).get("batch_id") for job in jobs}
+        return batches.filtered(lambda b: b.id in doubtful or b.transmission_in_doubt)
+
+    @api.model
+    def _mark_in_doubt(self, jobs):
+        """Called when transmission jobs enter the exception queue: remember on their batches that the
+        platform may hold them (a person's Retry clears the job's error, not this)."""
+        ids = [(job.payload or {}).get("batch_id") for job in jobs
+               if job.job_type_id.code == "treasury.transmit" and job.error_code == IN_DOUBT]
+        batches = self.env["treasury.payment.batch"].sudo().browse([i for i in ids if i]).exists()
+        if batches:
+            protection.internal(batches).write({"transmission_in_doubt": True})
 
     @api.model
     def _job_poll_status(self, job):

@@ -37,7 +37,8 @@ PREPARER = "account.group_account_invoice"
 BATCH_CONTENT_FIELDS = {"payment_ids", "journal_id", "currency_id"}
 REPORTED_STATES = ("sent", "accepted", "partially_accepted", "rejected", "settled")
 PROTECTED_FIELDS = {"state", "approvals_required", "msg_id", "pain_version", "attachment_id", "treasury_ref",
-                    "sent_at", "resend_count", "last_report_msg_id", "last_report_at", "company_id"}
+                    "sent_at", "resend_count", "last_report_msg_id", "last_report_at", "company_id",
+                    "transmission_in_doubt"}
 
 
 class TreasuryPaymentBatch(models.Model):
@@ -79,6 +80,11 @@ class TreasuryPaymentBatch(models.Model):
     resend_count = fields.Integer(readonly=True, copy=False)
     last_report_msg_id = fields.Char(string="Last status report", readonly=True, copy=False)
     last_report_at = fields.Datetime(readonly=True, copy=False)
+    transmission_in_doubt = fields.Boolean(
+        readonly=True, copy=False,
+        help="A transmission gave up without an answer that settles it: the platform may hold this batch, so "
+             "it cannot be cancelled here. Retry the transmission (same MsgId: the platform answers with the "
+             "batch it has).")
     release_issues = fields.Text(compute="_compute_release_issues",
                                  help="What blocks the release (data of beneficiaries, debtor account, amounts)")
     rejected_count = fields.Integer(compute="_compute_amounts", store=True)
@@ -263,6 +269,11 @@ class TreasuryPaymentBatch(models.Model):
             if batch.treasury_ref:
                 raise UserError(_("%(batch)s is at the treasury platform (%(ref)s): it cannot be cancelled here.",
                                   batch=batch.name, ref=batch.treasury_ref))
+        # a lost answer: the platform may hold the batch, and its payments would be paid twice
+        for batch in self.env["treasury.connector"]._transmission_in_doubt(self.sudo()):
+            raise UserError(_("%(batch)s may already be at the treasury platform (the answer to its transmission "
+                              "was lost; it is being sent again under MsgId %(msg)s to find out): it cannot be "
+                              "cancelled here.", batch=batch.name, msg=batch.msg_id))
         self._transition("cancel")
         # the workflow gives the payments back (internal: not a content change by the caller)
         protection.internal(self.payment_ids.sudo()).write({"treasury_batch_id": False, "is_sent": False})
@@ -449,7 +460,7 @@ class TreasuryPaymentBatch(models.Model):
             changed[status] = changed.get(status, 0) + 1
             if status == "RJCT":
                 reason = reasons[0] if reasons else {"code": None, "info": None}
-                payment._treasury_reject(reason["code"], reason["info"])
+                payment._treasury_reject(reason["code"], reason["info"] or pain002.REASON_NAMES.get(reason["code"]))
                 self.env["treasury.connector"]._enqueue_rejection(payment)
             elif status == "ACSC":
                 payment._treasury_settle()
