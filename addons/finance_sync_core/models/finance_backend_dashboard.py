@@ -123,7 +123,10 @@ class FinanceBackend(models.Model):
                 "has_bank_journals": bank is not None and backend.id in bank,
                 "confirmations_late": None if confirmations is None else confirmations.get(backend.id, 0),
                 "has_batches": confirmations is not None and backend.id in confirmations,
-                "failing": backend.state == "active" and (backend.breaker_state != "closed" or backend.error_rate >= 50.0),
+                # the platform, not the business data: a breaker that opened, or a consent that ended
+                # (business exceptions, e.g. unmatched bank lines, count in the error rate, not here)
+                "failing": backend.state == "active" and (backend.breaker_state != "closed"
+                                                          or bool(ends and ends <= now)),
                 "show_company": show_company,
             }
         return result

@@ -6,8 +6,8 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import new_test_user, tagged
 
-from .common import FinanceSyncCase, TourCase
 from ..worker import QueueWorker
+from .common import FinanceSyncCase, TourCase
 
 AGES = {"fresh": 2, "today": 10, "yesterday": 30, "old": 100, "last_week": 24 * 9}
 
@@ -130,6 +130,45 @@ class TestDashboard(FinanceSyncCase):
         analysis = self.backend.with_context(dashboard_list="analysis").action_dashboard_open()
         self.assertEqual(analysis["res_model"], "finance.sync.dashboard")
         self.assertEqual(analysis["context"]["search_default_backend_id"], self.backend.id)
+
+    def test_cards_cost_the_same_queries_for_many_backends(self):
+        """Counts come from grouped queries for all cards at once, not from a loop per backend."""
+        def queries(backends):
+            backends.invalidate_recordset()
+            self.env.invalidate_all()
+            before = self.env.cr.sql_log_count
+            for backend in backends:
+                json.loads(backend.dashboard_json)
+            return self.env.cr.sql_log_count - before
+
+        more = self.env["finance.backend"].create([
+            {"name": "Dash extra %d" % i, "base_url": "http://127.0.0.1:9"} for i in range(6)])
+        for backend in more:
+            backend.action_activate()
+            _fail(backend, [("Extra %s" % backend.name, "tax_mismatch")])
+        self.run_worker()
+        queries(self.backend | self.other | more)  # warm the caches (parameters, registry) once
+        few = queries(self.backend | self.other)
+        many = queries(self.backend | self.other | more)
+        self.assertEqual(many, few, "8 cards must take the queries of 2")
+
+    def test_failing_means_the_platform_not_the_business_data(self):
+        """Business exceptions (6 here) raise the error rate, not the Failing badge; an open breaker
+        or an ended consent do."""
+        card = self.card(self.backend)
+        self.assertGreater(card["error_rate"], 0)
+        self.assertFalse(card["failing"])
+        self.env.cr.execute("UPDATE finance_backend SET breaker_state = 'open', breaker_opened_at = now() WHERE id = %s",
+                            (self.backend.id,))
+        self.backend.invalidate_recordset()
+        card = self.card(self.backend)
+        self.assertEqual((card["breaker"], card["failing"]), ("open", True))
+        self.other.consent_expires_at = fields.Datetime.now() - timedelta(days=1)
+        card = self.card(self.other)
+        self.assertEqual((card["consent_state"], card["failing"]), ("expired", True))
+        self.other.consent_expires_at = fields.Datetime.now() + timedelta(days=3)
+        self.assertEqual(self.card(self.other)["consent_state"], "soon")
+        self.assertFalse(self.card(self.other)["failing"])
 
     def test_analysis_graph_has_no_empty_age_bucket(self):
         """The graph groups by age: done and pending jobs (no age in the queue) are not rows."""
