@@ -29,6 +29,9 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "finance_sync_core/static/src/scss/finance_sync_dashboard.scss",
+        ],
         "web.assets_tests": [
             "finance_sync_core/static/tests/tours/**/*",
         ],

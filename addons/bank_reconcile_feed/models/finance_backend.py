@@ -18,11 +18,14 @@ class FinanceBackend(models.Model):
              "so their continuity is checked")
 
     def _compute_bank_consent(self):
-        Job = self.env["finance.sync.job"].sudo()
+        # one grouped query for all backends (the dashboard reads it for every card at once)
+        ids = [bid for bid in self.ids if isinstance(bid, int)]
+        rows = self.env["finance.sync.job"].sudo()._read_group(
+            [("backend_id", "in", ids), ("state", "=", "failed"), ("error_code", "=", "consent_expired")],
+            ["backend_id"], ["date_failed:max"]) if ids else []
+        latest = {backend.id: date for backend, date in rows}
         for backend in self:
-            job = Job.search([("backend_id", "=", backend.id), ("state", "=", "failed"),
-                              ("error_code", "=", "consent_expired")], order="date_failed desc", limit=1)
-            backend.bank_consent_expired_on = job.date_failed or False
+            backend.bank_consent_expired_on = latest.get(backend.id) or False
 
     def _webhook_event_job_types(self):
         events = super()._webhook_event_job_types()

@@ -13,4 +13,5 @@ from . import finance_sync_worker
 from . import finance_sync_monitor
 from . import finance_sync_alert
 from . import finance_backend_ops
+from . import finance_backend_dashboard
 from . import res_config_settings_ops

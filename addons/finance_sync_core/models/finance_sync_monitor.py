@@ -1,8 +1,8 @@
 """What the on-call people see: the numbers behind /finance_sync/metrics and /finance_sync/health,
 read from the job rows in a few bulk queries (any Odoo process can answer a scrape)."""
-from datetime import timezone
+from datetime import timedelta, timezone
 
-from odoo import api, models
+from odoo import api, fields, models
 
 from .. import metrics
 
@@ -114,15 +114,62 @@ class FinanceSyncMonitor(models.AbstractModel):
         """)
         return self.env.cr.fetchall()
 
+    # unmatched bank lines and late payment confirmations: one definition each, for the metrics
+    # (totals) and the dashboard cards (per backend)
+    def _bank_lines_unmatched_domain(self):
+        return [("is_reconciled", "=", False)]
+
     def _bank_lines_unmatched(self):
         if "bank.feed.import" not in self.env:  # bank_reconcile_feed not installed
             return None
-        return self.env["account.bank.statement.line"].sudo().search_count([("is_reconciled", "=", False)])
+        return self.env["account.bank.statement.line"].sudo().search_count(self._bank_lines_unmatched_domain())
+
+    def _bank_journals_of_backends(self, backend_ids):
+        """{backend id: [journal ids]} of the bank journals fed by these backends (None without the bank addon)."""
+        if "bank.feed.import" not in self.env or "bank_feed_backend_id" not in self.env["account.journal"]._fields:
+            return None
+        # sudo: the caller passes backends it may read; only journal ids are returned
+        journals = self.env["account.journal"].sudo().with_context(active_test=False).search_read(
+            [("bank_feed_backend_id", "in", list(backend_ids))], ["bank_feed_backend_id"])
+        result = {}
+        for row in journals:
+            result.setdefault(row["bank_feed_backend_id"][0], []).append(row["id"])
+        return result
+
+    def _bank_lines_unmatched_by_backend(self, backend_ids):
+        """{backend id: bank lines not reconciled} for the backends feeding a journal (one grouped query)."""
+        journals = self._bank_journals_of_backends(backend_ids)
+        if journals is None:
+            return None
+        backend_of = {jid: bid for bid, jids in journals.items() for jid in jids}
+        result = dict.fromkeys(journals, 0)
+        if backend_of:
+            # sudo: counts only, of journals of backends the caller may read
+            groups = self.env["account.bank.statement.line"].sudo()._read_group(
+                self._bank_lines_unmatched_domain() + [("journal_id", "in", list(backend_of))], ["journal_id"], ["__count"])
+            for journal, count in groups:
+                result[backend_of[journal.id]] += count
+        return result
+
+    def _payment_confirmations_late_domain(self):
+        hours = int(self.env["ir.config_parameter"].sudo().get_param("finance_sync.confirmation_late_hours", 24))
+        return [("state", "=", "sent"), ("sent_at", "<", fields.Datetime.now() - timedelta(hours=hours))]
+
+    def _treasury_installed(self):
+        return "treasury.payment.batch" in self.env and "sent_at" in self.env["treasury.payment.batch"]._fields
 
     def _payment_confirmations_late(self):
-        if "treasury.payment.batch" not in self.env or "sent_at" not in self.env["treasury.payment.batch"]._fields:  # treasury_connector not installed
+        if not self._treasury_installed():  # treasury_connector not installed
             return None
-        hours = int(self.env["ir.config_parameter"].sudo().get_param("finance_sync.confirmation_late_hours", 24))
-        self.env.cr.execute(f"""SELECT count(*) FROM treasury_payment_batch
-                                 WHERE state = 'sent' AND sent_at < {NOW} - make_interval(hours => %s)""", (hours,))
-        return self.env.cr.fetchone()[0]
+        return self.env["treasury.payment.batch"].sudo().search_count(self._payment_confirmations_late_domain())
+
+    def _payment_confirmations_late_by_backend(self, backend_ids):
+        """{backend id: late batches} for the backends that have payment batches (None without treasury)."""
+        if not self._treasury_installed():
+            return None
+        Batch = self.env["treasury.payment.batch"].sudo()  # sudo: counts only, of backends the caller may read
+        result = {backend.id: 0 for backend, in Batch._read_group([("backend_id", "in", list(backend_ids))], ["backend_id"])}
+        for backend, count in Batch._read_group(self._payment_confirmations_late_domain() + [("backend_id", "in", list(backend_ids))],
+                                                ["backend_id"], ["__count"]):
+            result[backend.id] = count
+        return result

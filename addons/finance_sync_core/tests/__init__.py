@@ -13,3 +13,4 @@ from . import test_trace
 from . import test_ops
 from . import test_alerts
 from . import test_wakeup
+from . import test_dashboard
