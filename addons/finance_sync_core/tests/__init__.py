@@ -12,3 +12,5 @@ from . import test_trace
 from . import test_ops
 from . import test_alerts
 from . import test_wakeup
+from . import test_surface
+from . import test_surface_tours

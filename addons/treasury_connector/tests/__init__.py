@@ -3,3 +3,4 @@ from . import test_batch
 from . import test_transmission
 from . import test_cash
 from . import test_tours
+from . import test_surface
