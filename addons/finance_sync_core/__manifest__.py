@@ -18,6 +18,7 @@
         "data/ir_cron_ops_data.xml",
         "wizards/finance_sync_job_resolve_views.xml",
         "wizards/finance_trace_views.xml",
+        "wizards/finance_lock_dates_views.xml",
         "views/finance_sync_job_views.xml",
         "views/finance_backend_views.xml",
         "views/finance_mapping_views.xml",

@@ -1,4 +1,9 @@
-from odoo import fields, models
+import datetime
+
+from odoo import _, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.finance_sync_core.guard import guarded
 
 
 class FinanceBackend(models.Model):
@@ -32,3 +37,30 @@ class FinanceBackend(models.Model):
         if self.kind == "bank":
             events["bank_transaction.booked"] = "bank.feed_transaction"
         return events
+
+    @guarded("finance_sync_core.group_finance_sync_user")
+    def action_bank_pull_now(self):
+        """"Pull now" on the backend form: queue one pull job per bank journal of the feed, over
+        the last ``bank_pull_days`` days (the cron's window); pressing twice in a minute queues once."""
+        self.check_access("read")
+        jobs = self.env["finance.sync.job"]
+        today = fields.Date.context_today(self)
+        stamp = fields.Datetime.now().strftime("%Y%m%d%H%M")
+        for backend in self:
+            if backend.kind != "bank":
+                raise UserError(_("%s is not a bank feed backend.", backend.name))
+            if not backend.bank_journal_ids:
+                raise UserError(_("No bank journal uses %s as its feed: set it on the journal first.", backend.name))
+            date_from = today - datetime.timedelta(days=backend.bank_pull_days)
+            statements = backend.bank_pull_mode == "statements"
+            for journal in backend.bank_journal_ids:
+                # the payload of the cron's pull (bank.feed.import._enqueue_pull); a key of its own,
+                # because the cron's key is per hour and a person pulls again within the hour
+                jobs |= backend._enqueue(
+                    "bank.feed_statements" if statements else "bank.feed_pull",
+                    payload={"journal_id": journal.id, "iban": journal._bank_iban(),
+                             "from": str(date_from), "to": str(today)},
+                    key="pull_now:%s:%s:%s" % (backend.bank_pull_mode, journal.id, stamp),
+                    summary="Pull now: %s of %s, %s to %s" % (
+                        "statements" if statements else "booked transactions", journal.name, date_from, today))
+        return self._notify_queued(jobs)

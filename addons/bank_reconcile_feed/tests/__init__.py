@@ -8,3 +8,4 @@ from . import test_sandbox_feed
 from . import test_tours
 from . import test_feed_conformance
 from . import test_access_matrix
+from . import test_surface

@@ -6,6 +6,11 @@ from odoo.addons.finance_sync_core.guard import guarded
 from odoo.addons.finance_sync_core.exceptions import BusinessError
 
 
+# who uploads statements: accountants, and accounting administrators (Community's admin has
+# the Invoicing "Administrator" group but not "Show Full Accounting Features")
+UPLOAD_GROUPS = ("account.group_account_user", "account.group_account_manager")
+
+
 class BankStatementUpload(models.TransientModel):
     _name = "bank.statement.upload"
     _description = "Upload a camt.053/054 or MT940 statement file"
@@ -16,7 +21,7 @@ class BankStatementUpload(models.TransientModel):
     file = fields.Binary(required=True, attachment=False)
     filename = fields.Char()
 
-    @guarded("account.group_account_user")
+    @guarded(*UPLOAD_GROUPS)
     def action_import(self):
         """Queue one import job per statement of the file; each routes to the journal of its IBAN."""
         self.ensure_one()

@@ -1,9 +1,10 @@
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.finance_sync_core.exceptions import CursorExpired, FinanceSyncError
+from odoo.addons.finance_sync_core.guard import guarded
 
 from ..adapter import DEFAULT_RECEIPT_MAX_BYTES, ExpensePlatformAdapter
 from ..canonical import parse_timestamp, record_key
@@ -86,8 +87,11 @@ class FinanceBackend(models.Model):
     # ------------------------------------------------------------------ pull
     @api.model
     def _cron_expense_pull(self):
-        """Scheduled action: list what changed on every active expense backend and enqueue it."""
-        for backend in self.search([("kind", "=", "expense"), ("state", "=", "active")]):
+        """Scheduled action: list what changed on every active expense backend and enqueue it.
+
+        Reports its progress to ir.cron (backends done / remaining), visible on the scheduled action."""
+        backends = self.search([("kind", "=", "expense"), ("state", "=", "active")])
+        for done, backend in enumerate(backends, start=1):
             try:
                 backend._expense_pull()
             except FinanceSyncError as exc:
@@ -95,7 +99,28 @@ class FinanceBackend(models.Model):
                 # from the mark, and the other backends still pull
                 _logger.warning("Backend %s: pull stopped: %s (%s)", backend.id, exc.code, exc.message)
                 backend.message_post(body=_("Pull stopped: %(message)s (%(code)s)", message=exc.message, code=exc.code))
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(backends) - done)
         return True
+
+    @guarded("finance_sync_core.group_finance_sync_user")
+    def action_expense_pull_now(self):
+        """"Pull now" on the backend form: queue one pull job (it lists what changed on the platform
+        and queues one job per report and card transaction); a pull already waiting is reused."""
+        self.check_access("read")
+        jobs = self.env["finance.sync.job"]
+        for backend in self:
+            if backend.kind != "expense":
+                raise UserError(_("%s is not an expense platform backend.", backend.name))
+            jobs |= backend._queue_pull_now("expense.pull", {}, _("Pull now: reports and card transactions of %s", backend.name))
+        return self._notify_queued(jobs)
+
+    @api.model
+    def _job_expense_pull(self, job):
+        """Handler of ``expense.pull`` (the "Pull now" button): the same listing as the cron, for one backend."""
+        reports, cards = job.backend_id._expense_pull()
+        _logger.info("Backend %s: manual pull queued %d report(s) and %d card transaction(s)", job.backend_id.id,
+                     reports, cards)
+        return None
 
     def _expense_pull(self):
         self.ensure_one()

@@ -332,6 +332,38 @@ class FinanceBackend(models.Model):
             return self._notification(_("Connection failed: %(msg)s (%(code)s)", msg=exc.message, code=exc.code), "danger")
         return self._notification(_("Connection works. %s", detail or ""), "success")
 
+    def _queue_pull_now(self, job_type, payload, summary):
+        """A person's "Pull now": queue one ``job_type`` job, or return the one already waiting.
+
+        The waiting check only spares a second identical pull; uniqueness of what the pull then
+        queues is the idempotency keys' business, so two concurrent presses are harmless."""
+        self.ensure_one()
+        waiting = self.env["finance.sync.job"].sudo().search([
+            ("backend_id", "=", self.id), ("job_type_id.code", "=", job_type), ("state", "in", (S.PENDING, S.RUNNING))],
+            limit=1)
+        if waiting:
+            return waiting
+        return self._enqueue(job_type, payload=payload, summary=summary)
+
+    def _notify_queued(self, jobs, message=None):
+        """Notification of work a person queued: how many jobs, and when they will run."""
+        # a deduplicated request returns the job that already ran: it was not queued now
+        count = len(jobs.filtered(lambda j: j.state in (S.PENDING, S.RUNNING)))
+        message = message or self.env._("Queued %s job(s).", count)
+        if count < len(jobs):
+            message = "%s %s" % (message, self.env._(
+                "%s identical request(s) had just run and were not queued again.", len(jobs) - count))
+        paused = self.filtered(lambda b: b.state != "active")
+        if count and paused:
+            message = "%s %s" % (message, self.env._(
+                "%(names)s is not active: the jobs wait until it is.", names=", ".join(paused.mapped("name"))))
+        elif count:
+            message = "%s %s" % (message, self.env._("The workers run them now; see Finance Sync > Jobs."))
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": ", ".join(self.mapped("name")), "message": message,
+                           "type": "success" if count else "warning", "sticky": False,
+                           "next": {"type": "ir.actions.client", "tag": "soft_reload"}}}
+
     def _notification(self, message, kind):
         return {"type": "ir.actions.client", "tag": "display_notification",
                 "params": {"title": self.name, "message": message, "type": kind, "sticky": kind == "danger"}}

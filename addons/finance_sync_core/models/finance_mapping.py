@@ -26,7 +26,10 @@ class FinanceMapping(models.Model):
     _rec_name = "external_code"
     _check_company_auto = True
 
-    backend_id = fields.Many2one("finance.backend", required=True, index=True, ondelete="cascade", check_company=True)
+    # no check_company: the line's company is the backend's (related below), so the check could
+    # only compare the backend with itself, and on a new line (no company yet) its domain offered
+    # no backend at all; the record rules keep the choice to the user's companies
+    backend_id = fields.Many2one("finance.backend", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="backend_id.company_id", store=True, index=True)
     kind = fields.Selection([
         ("company", "Company"), ("currency", "Currency"), ("journal", "Journal / bank account"),
@@ -76,10 +79,15 @@ class FinanceMapping(models.Model):
             if not rec.value_name:
                 continue
             model = self._kind_models().get(rec.kind)
-            Target = self.env[model].with_context(active_test=False)
-            matches = Target.name_search(rec.value_name, operator="=ilike", limit=2)
-            if not matches:
-                matches = Target.name_search(rec.value_name, operator="ilike", limit=2)
+            matches = []
+            # active records first; an archived one is found too, so the constraint below can say
+            # it is archived instead of "no match"
+            for Target in (self.env[model], self.env[model].with_context(active_test=False)):
+                matches = Target.name_search(rec.value_name, operator="=ilike", limit=2)
+                if not matches:
+                    matches = Target.name_search(rec.value_name, operator="ilike", limit=2)
+                if matches:
+                    break
             if len(matches) != 1:
                 raise UserError(_("%(kind)s %(name)r: %(n)s records match, give an exact name.",
                                   kind=rec.kind, name=rec.value_name, n=len(matches) or _("no")))
@@ -92,6 +100,71 @@ class FinanceMapping(models.Model):
             if rec.value_ref and rec.value_ref._name != kinds.get(rec.kind):
                 raise ValidationError(_("A %(kind)s mapping must point to a %(model)s record.",
                                         kind=rec.kind, model=kinds.get(rec.kind)))
+
+    @api.constrains("value_ref")
+    def _check_value_active(self):
+        """An archived record (a currency, tax, account, journal... no longer in use) is never a mapping's value."""
+        for rec in self:
+            value = rec.value_ref
+            if not value:
+                continue
+            value = value.sudo().with_context(active_test=False).exists()
+            if not value:
+                raise ValidationError(_("The %(kind)s chosen for %(code)s no longer exists.",
+                                        kind=rec.kind, code=rec.external_code))
+            if value._active_name and not value[value._active_name]:
+                raise ValidationError(_(
+                    "%(value)s is archived: a mapping cannot point to it (code %(code)s). Unarchive it, "
+                    "or choose an active %(kind)s.", value=value.display_name, code=rec.external_code, kind=rec.kind))
+            if value._name == "account.account" and value.deprecated:
+                raise ValidationError(_("Account %(value)s is deprecated: a mapping cannot point to it (code %(code)s).",
+                                        value=value.display_name, code=rec.external_code))
+
+    # ------------------------------------------------------------------ CSV import
+    def load(self, fields, data):
+        """Standard import, with the backend column resolved strictly: a backend name that matches
+        no backend, or more than one, refuses the import with a message naming the row and the
+        value (Odoo's importer would take the first of several matches, or offer to create one)."""
+        messages = self._check_import_backends(fields, data)
+        if messages:
+            return {"ids": False, "messages": messages}
+        context = dict(self.env.context)
+        if context.get("name_create_enabled_fields"):
+            # backends are configured on their own form, never created from a mapping file
+            context["name_create_enabled_fields"] = {
+                k: v for k, v in context["name_create_enabled_fields"].items() if k != "backend_id"}
+        return super(FinanceMapping, self.with_context(context)).load(fields, data)
+
+    @api.model
+    def _check_import_backends(self, fields, data):
+        if "backend_id" not in fields:
+            return []
+        column = fields.index("backend_id")
+        Backend = self.env["finance.backend"]
+        messages, cache = [], {}
+        for row_index, row in enumerate(data):
+            name = (row[column] or "").strip() if column < len(row) else ""
+            if not name:
+                continue
+            if name not in cache:
+                cache[name] = Backend.search([("name", "=", name)])
+            found = cache[name]
+            if len(found) == 1:
+                continue
+            if found:
+                message = _(
+                    "Backend %(name)r is ambiguous: %(count)s backends have this name (%(which)s). Rename one of "
+                    "them, or give the backend's external id (column backend_id/id) or database id "
+                    "(column backend_id/.id) instead of its name.",
+                    name=name, count=len(found),
+                    which=", ".join("id %s, %s" % (b.id, b.company_id.name) for b in found))
+            else:
+                message = _("Backend %(name)r does not exist (or is not one of your companies'): create it under "
+                            "Finance Sync > Backends first, or correct the name. Known backends: %(known)s.",
+                            name=name, known=", ".join(Backend.search([]).mapped("name")) or _("none"))
+            messages.append({"type": "error", "message": message, "field": "backend_id",
+                             "record": row_index, "rows": {"from": row_index, "to": row_index}})
+        return messages
 
     @api.onchange("kind")
     def _onchange_kind(self):

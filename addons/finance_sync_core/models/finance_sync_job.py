@@ -1,3 +1,4 @@
+import datetime
 import json
 import logging
 import uuid
@@ -28,6 +29,10 @@ PROTECTED_FIELDS = {
 REQUEUE_RESET = {"attempts": 0, "date_failed": False, "error_code": False, "error_message": False,
                  "error_params": False, "error_cause": False, "mapping_kind": False, "external_code": False}
 USER = "finance_sync_core.group_finance_sync_user"
+# the failures a re-date can cure: the document's own date fell in a locked period
+REDATE_ERROR_CODES = ("period_locked",)
+# Odoo 18 res.company lock dates (account/models/company.py LOCK_DATE_FIELDS)
+LOCK_DATE_FIELDS = ("fiscalyear_lock_date", "tax_lock_date", "sale_lock_date", "purchase_lock_date", "hard_lock_date")
 AGING_BUCKETS = [(4, "0-4 h"), (24, "4-24 h"), (72, "1-3 days")]
 
 
@@ -159,7 +164,11 @@ class FinanceSyncJob(models.Model):
         jobs = self._requeue()
         for job in jobs:
             self.env["finance.audit.log"]._append("job.retry", job, "Job re-queued by a person")
-        return True
+        message = _("%s job(s) re-queued.", len(jobs))
+        if len(jobs) < len(self):
+            message = "%s %s" % (message, _("%s selected job(s) were not failed or cancelled and were left as they are.",
+                                            len(self) - len(jobs)))
+        return self._notify(message, "success" if jobs else "warning")
 
     @guarded(USER)
     def action_retry_same_cause(self):
@@ -177,25 +186,69 @@ class FinanceSyncJob(models.Model):
         )
         return self._notify(_("%s job(s) re-queued.", len(done)))
 
+    def _redate_split(self):
+        """(jobs a re-date applies to, the others): only exceptions whose failure is a locked period."""
+        eligible = self.filtered(lambda j: j.state == S.FAILED and j.error_code in REDATE_ERROR_CODES)
+        return eligible, self - eligible
+
+    @api.model
+    def _redate_locks(self, companies, date):
+        """Every Odoo lock date of ``companies`` (and their parents) that still covers ``date``.
+
+        All five company lock dates count, whatever the journal: the job posts in whichever
+        journal its connector chooses, and the worker is not the person who may hold a lock
+        exception, so exceptions granted to people are ignored (the company's own dates apply).
+        Returns [(company, field label, lock date)], latest lock first.
+        """
+        found = []
+        labels = self.env["res.company"].fields_get(LOCK_DATE_FIELDS, ["string"])
+        for company in companies:
+            # the parents' lock dates apply to a branch; a person may not read the parent company
+            strict = company.sudo().with_context(ignore_exceptions=True)
+            for field in LOCK_DATE_FIELDS:
+                lock = strict["user_%s" % field]
+                if lock and lock != datetime.date.min and date <= lock:
+                    found.append((company, labels[field]["string"], lock))
+        return sorted(found, key=lambda f: f[2], reverse=True)
+
+    def _check_redate(self, date):
+        """Refuse, clearly, a date still covered by any lock date of the jobs' companies."""
+        locks = self._redate_locks(self.company_id, date)
+        if locks:
+            raise UserError(_(
+                "%(date)s is still locked: %(locks)s. Choose a day after %(last)s.",
+                date=date, last=locks[0][2],
+                locks="; ".join(_("%(company)s is locked up to %(lock)s (%(name)s)",
+                                  company=c.name, lock=lock, name=name) for c, name, lock in locks)))
+
     @guarded(USER)
     def action_redate(self, date):
-        """Re-queue failed jobs to post on ``date`` (their own date hit a lock date); audited."""
+        """Re-queue the selected exceptions that failed on a locked period to post on ``date``.
+
+        Only jobs whose error is a locked period are re-dated; the other selected jobs are left
+        exactly as they are (and the notification says how many). A date that any lock date of
+        their companies still covers is refused before anything changes. Audited as one entry.
+        """
         self.check_access("write")
         date = fields.Date.to_date(date)
         if not date:
             raise UserError(_("Choose the date the entries should post on."))
-        failed = self.filtered(lambda j: j.state == S.FAILED)
-        for company in failed.company_id:
-            violated = company._get_violated_lock_dates(date, True, self.env["account.journal"])
-            if violated:
-                raise UserError(_("%(company)s is locked up to %(lock)s: choose a later date.",
-                                  company=company.name, lock=violated[-1][0]))
-        failed._requeue(accounting_date=date)
-        if failed:
-            self.env["finance.audit.log"]._append(
-                "job.redate", None, "%d job(s) re-dated to %s and re-queued" % (len(failed), date),
-                data={"job_ids": failed.ids, "date": str(date)})
-        return self._notify(_("%(count)s job(s) will post on %(date)s.", count=len(failed), date=date))
+        eligible, others = self._redate_split()
+        if not eligible:
+            raise UserError(_(
+                "None of the %(count)s selected job(s) failed on a locked period (error code period_locked): "
+                "nothing was re-dated. Use Retry for the others.", count=len(self)))
+        eligible._check_redate(date)
+        eligible._requeue(accounting_date=date)
+        self.env["finance.audit.log"]._append(
+            "job.redate", None, "%d job(s) re-dated to %s and re-queued" % (len(eligible), date),
+            data={"job_ids": eligible.ids, "date": str(date), "left_untouched": others.ids})
+        message = _("%(count)s job(s) re-dated to post on %(date)s and re-queued.", count=len(eligible), date=date)
+        if others:
+            message = "%s %s" % (message, _(
+                "%(count)s other selected job(s) did not fail on a locked period and were left untouched.",
+                count=len(others)))
+        return self._notify(message)
 
     @guarded(USER)
     def action_cancel(self):

@@ -14,3 +14,5 @@ from . import test_ops
 from . import test_alerts
 from . import test_wakeup
 from . import test_dashboard
+from . import test_surface
+from . import test_surface_tours

@@ -39,6 +39,8 @@ class FinanceSyncCase(QueueTestMixin, TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.env = cls.env(context=dict(cls.env.context, tracking_disable=True, mail_notrack=True))
+        # the platforms speak EUR, which a fresh database has archived (archived records cannot be mapped)
+        cls.env.ref("base.EUR").active = True
         cls.backend = cls.env["finance.backend"].create({"name": "Test backend", "base_url": "http://127.0.0.1:9"})
         cls.backend.action_activate()
         cls.Job = cls.env["finance.sync.job"]

@@ -110,9 +110,9 @@ class TestAccessMatrix(RpcCase):
         cls.job_b = cls.failed_job(cls.backend_b)
 
     @classmethod
-    def failed_job(cls, backend=None):
+    def failed_job(cls, backend=None, code="unmapped"):
         job = (backend or cls.backend)._enqueue("core.echo", {}, key=uuid.uuid4().hex)
-        protection.internal(job).write({"state": "failed", "error_code": "unmapped", "error_cause": "unmapped:EUR",
+        protection.internal(job).write({"state": "failed", "error_code": code, "error_cause": "%s:EUR" % code,
                                         "date_failed": fields.Datetime.now(), "mapping_kind": "currency",
                                         "external_code": "EURO"})
         return job
@@ -136,7 +136,9 @@ class TestAccessMatrix(RpcCase):
             if verb == "unlink":
                 return rpc(login, model, "unlink", self.failed_job().ids)
             args = {"action_resolve": ["handled by phone"], "action_redate": [fields.Date.today().isoformat()]}
-            return rpc(login, model, verb, self.failed_job().ids, *args.get(verb, []))
+            # a re-date applies to locked-period failures only (others are refused as "nothing to re-date")
+            job = self.failed_job(code="period_locked") if verb == "action_redate" else self.failed_job()
+            return rpc(login, model, verb, job.ids, *args.get(verb, []))
         if model == "finance.sync.job.resolve":
             name, wizard_id = rpc(login, model, "create", {"job_ids": [(6, 0, self.failed_job().ids)],
                                                            "note": "done by hand"})

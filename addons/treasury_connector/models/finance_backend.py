@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.finance_sync_core.guard import guarded
 
@@ -43,14 +43,36 @@ class FinanceBackend(models.Model):
             domain.append(("company_id", "=", company.id))
         return self.sudo().search(domain)
 
+    @guarded("finance_sync_core.group_finance_sync_user")
+    def action_treasury_pull_now(self):
+        """"Pull now" on the backend form: queue the cash positions pull and a status poll of each
+        batch still waiting for the bank; a notification says how many jobs were queued."""
+        self.check_access("read")
+        Connector = self.env["treasury.connector"]
+        jobs = self.env["finance.sync.job"]
+        for rec in self:
+            if rec.kind != "treasury":
+                raise UserError(_("%s is not a treasury platform backend.", rec.name))
+            jobs |= Connector._enqueue_positions(rec)
+            # sudo: a queue user polls the status of batches he may not read (the poll changes
+            # nothing but what the bank reports); only batches of this backend, sent and open
+            batches = self.env["treasury.payment.batch"].sudo().search([
+                ("backend_id", "=", rec.id), ("state", "in", ("sent", "accepted", "partially_accepted")),
+                ("treasury_ref", "!=", False)])
+            for batch in batches:
+                jobs |= Connector._enqueue_status_poll(batch)
+        return self._notify_queued(jobs)
+
     @guarded("finance_sync_core.group_finance_sync_manager")
     def action_treasury_pull_positions(self):
+        jobs = self.env["finance.sync.job"]
         for rec in self:
-            self.env["treasury.connector"]._enqueue_positions(rec)
-        return True
+            jobs |= self.env["treasury.connector"]._enqueue_positions(rec)
+        return self._notify_queued(jobs)
 
     @guarded("finance_sync_core.group_finance_sync_manager")
     def action_treasury_push_forecast(self):
+        jobs = self.env["finance.sync.job"]
         for rec in self:
-            self.env["treasury.connector"]._enqueue_forecast_put(rec)
-        return True
+            jobs |= self.env["treasury.connector"]._enqueue_forecast_put(rec)
+        return self._notify_queued(jobs)

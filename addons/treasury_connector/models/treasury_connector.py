@@ -73,20 +73,25 @@ class TreasuryConnector(models.AbstractModel):
         batches = self.env["treasury.payment.batch"].sudo().search([
             ("state", "in", ("sent", "accepted", "partially_accepted")), ("treasury_ref", "!=", False),
             ("backend_id.state", "=", "active"), ("id", "not in", [b for b in blocked if b])])
-        for batch in batches:
+        for done, batch in enumerate(batches, start=1):
             self._enqueue_status_poll(batch)
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(batches) - done)
 
     @api.model
     def _cron_pull_positions(self):
         blocked = self._open_failures("treasury.positions").backend_id
-        for backend in self.env["finance.backend"]._treasury_backends() - blocked:
+        backends = self.env["finance.backend"]._treasury_backends() - blocked
+        for done, backend in enumerate(backends, start=1):
             self._enqueue_positions(backend)
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(backends) - done)
 
     @api.model
     def _cron_push_forecast(self):
         blocked = self._open_failures("treasury.forecast_put").backend_id
-        for backend in self.env["finance.backend"]._treasury_backends() - blocked:
+        backends = self.env["finance.backend"]._treasury_backends() - blocked
+        for done, backend in enumerate(backends, start=1):
             self._enqueue_forecast_put(backend)
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(backends) - done)
 
     # ------------------------------------------------------------------ job handlers
     def _batch_of(self, job):

@@ -418,9 +418,12 @@ class TreasuryPaymentBatch(models.Model):
 
     @guarded(PREPARER)
     def action_poll_status(self):
+        """"Fetch status": queue a status poll of each sent batch, and say how many were queued."""
+        jobs = self.env["finance.sync.job"]
         for batch in self.filtered("treasury_ref"):
-            self.env["treasury.connector"]._enqueue_status_poll(batch, dedup=False)
-        return True
+            jobs |= self.env["treasury.connector"]._enqueue_status_poll(batch, dedup=False)
+        # sudo: the notification names the backends, which a preparer may not read
+        return self.sudo().backend_id._notify_queued(jobs)
 
     # ------------------------------------------------------------------ status reports
     def _treasury_document(self):

@@ -4,3 +4,4 @@ from . import test_transmission
 from . import test_cash
 from . import test_conformance
 from . import test_tours
+from . import test_surface
