@@ -221,10 +221,12 @@ class MatchIndex:
     """Indexes of the open items, built once per batch (dict lookups per line, no scans)."""
 
     def __init__(self, items, tolerance=Decimal("0"), name_similarity=NAME_MIN_SIMILARITY, rate=None,
-                 fx_tolerance=Decimal("0.01"), rules=(), partners=None):
+                 fx_tolerance=Decimal("0.01"), rules=(), partners=None, account_owners=None):
         """``partners``: ``(partner id, name[, identifies])`` of every partner the company knows
         (``identifies=False`` for a contact's name under its company: it only blocks), so a
-        payer name shared by two partners identifies neither. Without it, the items' partners."""
+        payer name shared by two partners identifies neither. Without it, the items' partners.
+        ``account_owners``: ``{account: partner ids}`` for the lines' counterparty accounts known
+        on partners that may have nothing open (an IBAN of another partner contradicts a name)."""
         self.items = {item.id: item for item in items}
         self.tolerance = Decimal(tolerance)
         self.rate = rate
@@ -263,6 +265,8 @@ class MatchIndex:
             self.cents[item.id] = cents(item.open_amount)
             self.by_amount[(item.currency, self.cents[item.id])].append(item)
         self.prefixes.discard("")
+        for account, owners in (account_owners or {}).items():
+            self.partner_by_iban[compact(account)].update(owners)
         self.names = PartnerNames(partners if partners is not None else
                                   {(i.partner_id, i.partner_name) for i in items if i.partner_id})
         self._prefix_re = re.compile("|".join(sorted(map(re.escape, self.prefixes), key=len, reverse=True))) \

@@ -17,6 +17,7 @@ open items), so a key that two partners share identifies nobody.
 import re
 import unicodedata
 from collections import defaultdict
+from functools import lru_cache
 
 # legal forms, by their spelling without dots or spaces -> one canonical form
 LEGAL_FORMS = {
@@ -47,13 +48,21 @@ _APOSTROPHES = re.compile(r"['’`´]")
 _SEPARATORS = re.compile(r"[^0-9A-Z]+")
 
 
+# letters NFKD does not decompose into a plain letter
+_SPECIAL = str.maketrans({"Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Æ": "AE", "æ": "ae",
+                          "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th", "ı": "i"})
+
+
 def _ascii(text):
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").upper()
+    return unicodedata.normalize("NFKD", text.translate(_SPECIAL)).encode("ascii", "ignore").decode("ascii").upper()
 
 
 def _spellings(name):
     """The ways a bank may have transliterated ``name``: accents dropped or umlauts spelled out,
     apostrophes dropped or made spaces (d'Équipement: DEQUIPEMENT or D EQUIPEMENT)."""
+    if name.isascii():
+        text = name.upper()
+        return {_APOSTROPHES.sub("", text), _APOSTROPHES.sub(" ", text)} if _APOSTROPHES.search(text) else {text}
     found = set()
     for text in (name, name.translate(_UMLAUTS)):
         text = _ascii(text)
@@ -69,6 +78,7 @@ def _words(text):
     return text.split()
 
 
+@lru_cache(maxsize=200000)
 def name_keys(name):
     """``(keys, legal_forms)``: the frozensets of words the name reduces to (one per way a bank
     may spell it, see ``_spellings``) and the canonical legal forms it carries. No key when the
@@ -125,6 +135,8 @@ class PartnerNames:
         found = set()
         for key in keys:
             found |= self.by_key.get(key, set())
+        # a contact (an address, a person) under the very partner found is that partner
+        found = {f for f in found if not (isinstance(f, tuple) and f[1] in found)}
         if not found:
             return None, "no partner is called %r" % name
         if len(found) > 1:
@@ -146,6 +158,7 @@ def comparable(name):
     return " ".join(w for w in _words(text) if w not in LEGAL_FORMS and w not in _CONNECTORS)
 
 
+@lru_cache(maxsize=200000)
 def distinctive_words(name):
     """Words of a name that could tell its owner apart (three letters or more, not noise)."""
     words = set()
