@@ -139,6 +139,10 @@ class PartnerNames:
         found = {f for f in found if not (isinstance(f, tuple) and f[1] in found)}
         if not found:
             return None, "no partner is called %r" % name
+        if len(found) > 1 and forms:
+            # the payer's legal form tells namesakes apart: ACME GMBH is not Acme AG (a partner
+            # without a legal form, or a contact, may still be the payer and stays)
+            found = {f for f in found if not isinstance(f, int) or not self.forms.get(f) or self.forms[f] == forms}
         if len(found) > 1:
             return None, "the payer name %r fits %d partners" % (name, len(found))
         partner_id = next(iter(found))

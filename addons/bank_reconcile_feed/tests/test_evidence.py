@@ -132,7 +132,9 @@ class TestDangerousCases(unittest.TestCase):
         index = MatchIndex([Item(1, D("500.00"), 1, "Acme GmbH", "INV/1")], partners=partners)
         self.assertIsNone(auto(index, "500.00", "ACME")[1])
         self.assertIsNone(auto(index, "500.00", "ACME AG")[1], "the other Acme's legal form")
-        self.assertEqual(auto(index, "500.00", "ACME GMBH")[1], None, "two partners share the key ACME")
+        self.assertEqual(auto(index, "500.00", "ACME GMBH")[1].item_ids, (1,), "the legal form tells them apart")
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme GmbH", "INV/1")], partners=partners + [(3, "Acme")])
+        self.assertIsNone(auto(index, "500.00", "ACME GMBH")[1], "a namesake without legal form may be the payer")
         # a contact person's name under another company blocks too
         index = MatchIndex([Item(1, D("500.00"), 1, "Ana Silva", "INV/1")],
                            partners=[(1, "Ana Silva"), (3, "Ana Silva", False)])
