@@ -12,10 +12,19 @@ structured_reference  0.98   RF (ISO 11649) or national creditor reference equal
 reference_in_text     0.96   the item's number appears in the remittance text, tolerant of
                              spaces, dashes, slashes and case ("inv 2026-00123")
 several_references    0.96   several item numbers in the text and the line pays their sum
+amount_partner_name   0.92   the payer name is the name of exactly one partner (see engine/names.py:
+                             case, accents, legal form, word order ignored), that partner has
+                             exactly one open item of exactly the amount, no other partner with a
+                             similar name (or a distinctive word in common) has that amount open,
+                             and the counterparty IBAN, if known, is not another partner's
 amount_iban           0.90   counterparty IBAN known on one partner, one open item of that amount
 subset_sum            0.88   a unique subset (bounded search) of that partner's items sums to it
 amount_name           0.80   amount equal and counterparty name similar to the partner's name
 ====================  =====  ===================================================================
+
+Label noise is no evidence: a payer name that is empty, a number or only words such as
+"Payment", "SEPA Credit Transfer", "Zahlung Kunde" names nobody, and the remittance text only
+counts through the document numbers it contains.
 
 A reference match whose amount differs is a *partial* payment (less than the residual) or,
 within the tolerance, a full payment with the difference *written off*; the score drops a
@@ -42,6 +51,8 @@ from itertools import combinations
 
 from rapidfuzz import fuzz
 
+from .names import PartnerNames, comparable, distinctive_words, name_keys
+
 AMBIGUITY_GAP = 0.05
 SUBSET_MAX_ITEMS = 12
 SUBSET_MAX_SIZE = 4
@@ -49,12 +60,12 @@ NAME_MIN_SIMILARITY = 85
 _ALNUM = re.compile(r"[^0-9A-Z]")
 _PREFIX_DIGITS = re.compile(r"([A-Z]+)(\d+)")
 _DIGIT_RUN = re.compile(r"\d[\d\s./\-]{4,}\d")
-_NAME_NOISE = re.compile(r"\b(BV|B\.V\.|NV|N\.V\.|SA|S\.A\.|GMBH|AG|LTD|LLC|SRL|SPRL|INC|VZW|SARL)\b")
 
 RULE_AUTO_SCORE = 0.95
 RULE_PROPOSE_SCORE = 0.70
 SCORES = {"end_to_end": 1.0, "structured_reference": 0.98, "reference_in_text": 0.96,
-          "several_references": 0.96, "amount_iban": 0.90, "subset_sum": 0.88, "amount_name": 0.80}
+          "several_references": 0.96, "amount_partner_name": 0.92, "amount_iban": 0.90, "subset_sum": 0.88,
+          "amount_name": 0.80}
 
 
 def compact(text):
@@ -63,7 +74,8 @@ def compact(text):
 
 
 def normalize_name(name):
-    return " ".join(_NAME_NOISE.sub(" ", (name or "").upper().replace(",", " ")).split())
+    """Upper-case, accents, punctuation and legal forms gone: what fuzzy name comparison sees."""
+    return comparable(name)
 
 
 def cents(amount):
@@ -209,7 +221,12 @@ class MatchIndex:
     """Indexes of the open items, built once per batch (dict lookups per line, no scans)."""
 
     def __init__(self, items, tolerance=Decimal("0"), name_similarity=NAME_MIN_SIMILARITY, rate=None,
-                 fx_tolerance=Decimal("0.01"), rules=()):
+                 fx_tolerance=Decimal("0.01"), rules=(), partners=None, account_owners=None):
+        """``partners``: ``(partner id, name[, identifies])`` of every partner the company knows
+        (``identifies=False`` for a contact's name under its company: it only blocks), so a
+        payer name shared by two partners identifies neither. Without it, the items' partners.
+        ``account_owners``: ``{account: partner ids}`` for the lines' counterparty accounts known
+        on partners that may have nothing open (an IBAN of another partner contradicts a name)."""
         self.items = {item.id: item for item in items}
         self.tolerance = Decimal(tolerance)
         self.rate = rate
@@ -248,6 +265,10 @@ class MatchIndex:
             self.cents[item.id] = cents(item.open_amount)
             self.by_amount[(item.currency, self.cents[item.id])].append(item)
         self.prefixes.discard("")
+        for account, owners in (account_owners or {}).items():
+            self.partner_by_iban[compact(account)].update(owners)
+        self.names = PartnerNames(partners if partners is not None else
+                                  {(i.partner_id, i.partner_name) for i in items if i.partner_id})
         self._prefix_re = re.compile("|".join(sorted(map(re.escape, self.prefixes), key=len, reverse=True))) \
             if self.prefixes else None
 
@@ -359,16 +380,11 @@ class MatchIndex:
                     add(subset, "subset_sum", "%s (IBAN %s) has open items %s summing to %s" % (
                         subset[0].partner_name, line.counterparty_iban, ", ".join(i.number for i in subset), amount))
         if not proposals and line.counterparty_name:
-            name = normalize_name(line.counterparty_name)
             same = list(self.by_amount.get((line.currency, amount_cents), ()))
             if line.foreign_currency and line.amount_currency is not None:
                 same += self.by_amount.get((line.foreign_currency, cents(line.amount_currency)), ())
-            for item in same:
-                similarity = fuzz.token_set_ratio(name, self.partner_names.get(item.partner_id, ""))
-                if similarity >= self.name_similarity:
-                    add([item], "amount_name", "Amount %s matches %s; counterparty %r resembles %r (%d%%)" % (
-                        amount, item.number, line.counterparty_name, item.partner_name, similarity),
-                        score=SCORES["amount_name"] * similarity / 100)
+            if same:
+                self._name_evidence(line, amount, same, partners, add)
 
         for rule in self.rules:
             why = rule.explain(line)
@@ -382,6 +398,36 @@ class MatchIndex:
         ambiguous = len(proposals) > 1 and proposals[0].score - proposals[1].score < AMBIGUITY_GAP \
             and (proposals[0].item_ids, proposals[0].rule_id) != (proposals[1].item_ids, proposals[1].rule_id)
         return MatchResult(line.id, proposals[:limit], ambiguous)
+
+    def _name_evidence(self, line, amount, same, iban_partners, add):
+        """Proposals for the open items of exactly the line's amount from the payer's name: the
+        partner the name identifies gets ``amount_partner_name`` when the evidence is unique
+        (one item of that partner, no similar-named partner with the amount, no IBAN of another
+        partner); every item of a similar-named partner gets the weak ``amount_name``."""
+        payer = line.counterparty_name
+        if not name_keys(payer)[0]:
+            return   # empty, a number or label noise: names nobody, proposes nothing
+        identified, why = self.names.identify(payer)
+        name = normalize_name(payer)
+        words = distinctive_words(payer)
+        scored = []
+        for item in same:
+            similarity = fuzz.token_set_ratio(name, self.partner_names.get(item.partner_id, ""))
+            scored.append((item, similarity))
+        mine = [item for item, _s in scored if identified and item.partner_id == identified]
+        blockers = [item for item, similarity in scored if item.partner_id != identified and (
+            similarity >= self.name_similarity or words & distinctive_words(item.partner_name))]
+        strong = len(mine) >= 1 and not blockers and not (iban_partners and identified not in iban_partners)
+        for item, similarity in scored:
+            if strong and item.partner_id == identified:
+                add([item], "amount_partner_name", "Amount %s is %s, the only open item of that amount of %s; %s" % (
+                    amount, item.number or item.id, item.partner_name, why) if len(mine) == 1 else
+                    "Amount %s matches %s of %s, which has %d open items of that amount; %s" % (
+                        amount, item.number or item.id, item.partner_name, len(mine), why))
+            elif similarity >= self.name_similarity:
+                add([item], "amount_name", "Amount %s matches %s; counterparty %r resembles %r (%d%%)" % (
+                    amount, item.number, payer, item.partner_name, similarity),
+                    score=SCORES["amount_name"] * similarity / 100)
 
     # ------------------------------------------------------------------ currencies
     def _compare(self, line, items):

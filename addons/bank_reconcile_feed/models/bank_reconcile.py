@@ -3,20 +3,37 @@ import logging
 import re
 from decimal import Decimal
 
+from psycopg2.extras import execute_values
+
 from odoo import Command, api, fields, models
+from odoo.addons.base.models.res_bank import sanitize_account_number
 from odoo.exceptions import UserError
+from odoo.tools import str2bool
 
 from odoo.addons.finance_sync_core.exceptions import BusinessError
 
 from ..engine.matching import Item, Line, MatchIndex, compact
+from ..engine.names import distinctive_words, name_keys
 
 _logger = logging.getLogger(__name__)
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
+# accented letters and their plain form (what engine/names.py's NFKD fold gives), for SQL TRANSLATE
+_ACCENTS = "ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿŠšŽžČčĆćŁłŚśŹźŻżŃńĘęĄąŘřĚěŮůŇňŤťĎďĐđı"
+_PLAIN = "AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYyySsZzCcCcLlSsZzZzNnEeAaRrEeUuNnTtDdDdi"
 REVIEW_JOB = "bank.review_line"
+# automatic matches strong enough to confirm who owns the counterparty account: a document the
+# payer named, or the payer's own name with the only open item of the amount
+CONFIRMING_RULES = frozenset({"end_to_end", "structured_reference", "reference_in_text", "several_references",
+                              "amount_partner_name"})
 
 
 def format_amount(amount):
     return "%+.2f" % amount
+
+
+def _masked(account):
+    """An account number as people see it in texts: its country and last four characters."""
+    return "%s…%s" % (account[:2], account[-4:]) if len(account) > 8 else "…"
 
 
 class BankReconcile(models.AbstractModel):
@@ -108,6 +125,46 @@ class BankReconcile(models.AbstractModel):
                      residual_currency=Decimal(str(r[8]))) for r in rows]
 
     @api.model
+    def _known_partners(self, company, payer_names=None):
+        """``(partner id, name, identifies)`` of the partners the company knows, read in one query,
+        for the name evidence: a company's or person's own name identifies its commercial partner;
+        a contact's name under a company only blocks (``identifies`` False). Archived partners
+        count too: an archived namesake is still another company.
+
+        ``payer_names`` (a review job's one line) narrows the read to the partners whose name,
+        spelled as the engine spells it, contains the longest word of one of these names: every
+        partner that could share a payer name's key (a key holds all of the payer's words)."""
+        self.env["res.partner"].flush_model(["name", "commercial_partner_id", "company_id"])
+        narrow, args = "", {"company": company.id}
+        if payer_names is not None:
+            words = set()
+            for name in payer_names:
+                keys, _forms = name_keys(name)
+                words.update(max(key, key=len) for key in keys)
+            if not words:
+                return []
+            # the same spellings as engine/names.py: accents dropped, or umlauts spelled out; then
+            # only letters and digits (so "d'Équipement" contains DEQUIPEMENT)
+            def spelled(expression, pairs):
+                for old, new in pairs:
+                    expression = "REPLACE(%s, '%s', '%s')" % (expression, old, new)
+                return ("REGEXP_REPLACE(UPPER(TRANSLATE(%s, %%(accents)s, %%(plain)s)), '[^A-Z0-9]', '', 'g')"
+                        % expression)
+            special = [("Æ", "AE"), ("æ", "ae"), ("Œ", "OE"), ("œ", "oe"), ("Þ", "TH"), ("þ", "th")]
+            umlauts = [("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "AE"), ("Ö", "OE"), ("Ü", "UE"), ("ß", "ss")]
+            narrow = """
+               AND EXISTS (SELECT 1 FROM UNNEST(%%(words)s) AS w(word)
+                            WHERE POSITION(w.word IN %s) > 0 OR POSITION(w.word IN %s) > 0)""" % (
+                spelled("p.name", special), spelled("p.name", special + umlauts))
+            args.update(words=sorted(words), accents=_ACCENTS, plain=_PLAIN)
+        self.env.cr.execute("""
+            SELECT p.commercial_partner_id, p.name, p.id = p.commercial_partner_id
+              FROM res_partner p
+             WHERE p.name IS NOT NULL AND p.commercial_partner_id IS NOT NULL
+               AND (p.company_id IS NULL OR p.company_id = %(company)s) """ + narrow, args)
+        return self.env.cr.fetchall()
+
+    @api.model
     def _outstanding_accounts(self, company):
         """The company's outstanding receipts/payments accounts: a payment registered in Odoo
         (or sent by the treasury connector) waits there for its bank line."""
@@ -160,14 +217,39 @@ class BankReconcile(models.AbstractModel):
 
     # ------------------------------------------------------------------ matching
     @api.model
-    def _match_index(self, journal, for_line=None):
+    def _account_owners(self, lines):
+        """``{sanitized account: commercial partner ids}`` of the lines' counterparty accounts, in
+        one query, whether or not those partners have anything open."""
+        accounts = list({compact(line.account_number) for line in lines if line.account_number})
+        if not accounts:
+            return {}
+        self.env["res.partner.bank"].flush_model(["sanitized_acc_number", "partner_id"])
+        self.env.cr.execute("""
+            SELECT b.sanitized_acc_number, p.commercial_partner_id FROM res_partner_bank b
+              JOIN res_partner p ON p.id = b.partner_id
+             WHERE b.sanitized_acc_number = ANY(%s)""", (accounts,))
+        owners = {}
+        for account, partner_id in self.env.cr.fetchall():
+            owners.setdefault(account, set()).add(partner_id)
+        return owners
+
+    @api.model
+    def _match_index(self, journal, for_line=None, lines=None):
         tolerance = Decimal(str(journal.bank_writeoff_tolerance or 0)) if journal.bank_writeoff_account_id else Decimal(0)
         rules = self.env["bank.reconcile.rule"].search([
             ("company_id", "=", journal.company_id.id), "|", ("journal_ids", "=", False), ("journal_ids", "in", journal.ids)])
-        return MatchIndex(self._open_items(journal.company_id, for_line=for_line), tolerance=tolerance,
-                          rate=self._rate_function(journal.company_id),
+        items = self._open_items(journal.company_id, for_line=for_line)
+        payers = None
+        if for_line is not None:
+            payers = [for_line.partner_name or for_line.partner_id.name or ""]
+        partners = self._known_partners(journal.company_id, payer_names=payers)
+        if payers is not None:
+            # the items' own partners always take part (their names are what a payer is compared with)
+            partners += [(item.partner_id, item.partner_name, True) for item in items if item.partner_id]
+        return MatchIndex(items, tolerance=tolerance, rate=self._rate_function(journal.company_id),
                           fx_tolerance=Decimal(str(journal.bank_fx_tolerance or 0)) / 100,
-                          rules=[rule._engine_rule() for rule in rules])
+                          rules=[rule._engine_rule() for rule in rules], partners=partners,
+                          account_owners=self._account_owners(for_line if for_line is not None else lines or ()))
 
     @api.model
     def _match_lines(self, lines, narrow=False):
@@ -176,7 +258,7 @@ class BankReconcile(models.AbstractModel):
         results = {}
         for journal in lines.journal_id:
             jlines = lines.filtered(lambda l: l.journal_id == journal)
-            index = self._match_index(journal, for_line=jlines if narrow and len(jlines) == 1 else None)
+            index = self._match_index(journal, for_line=jlines if narrow and len(jlines) == 1 else None, lines=jlines)
             results.update((line.id, index.match(self._engine_line(line))) for line in jlines)
         return results
 
@@ -190,11 +272,26 @@ class BankReconcile(models.AbstractModel):
             "partner_id": p.partner_id or False, "writeoff": float(p.writeoff), "partial": p.partial,
             "reconcile_rule_id": p.rule_id or False, "fx": p.fx,
         } for line_id, result in results.items() for rank, p in enumerate(result.proposals, 1)])
-        for line in lines:
-            result = results[line.id]
-            best = result.best
-            line.write({"feed_ambiguous": result.ambiguous, "feed_best_score": best.score if best else 0.0,
-                        "feed_best_explanation": best.explanation if best else False})
+        self._write_lines_sql(lines, ("feed_ambiguous", "feed_best_score", "feed_best_explanation"), [
+            (line.id, results[line.id].ambiguous, results[line.id].best.score if results[line.id].best else 0.0,
+             results[line.id].best.explanation if results[line.id].best else None) for line in lines],
+            "(%s, %s::bool, %s::float8, %s::text)")
+
+    @api.model
+    def _write_lines_sql(self, lines, fnames, rows, template):
+        """One UPDATE for many statement lines' own technical fields (``rows``: id then the values
+        of ``fnames``), instead of one ORM write per line: these feed fields are plain stored
+        columns that nothing computes from, and the ORM cache of them is invalidated after."""
+        if not rows:
+            return
+        lines.flush_recordset(list(fnames))
+        assignments = ", ".join("%s = v.%s" % (name, name) for name in fnames)
+        execute_values(self.env.cr, """
+            UPDATE account_bank_statement_line l
+               SET %s, write_uid = %d, write_date = (NOW() AT TIME ZONE 'UTC')
+              FROM (VALUES %%s) AS v(id, %s)
+             WHERE l.id = v.id""" % (assignments, self.env.uid, ", ".join(fnames)), rows, template=template, page_size=1000)
+        lines.invalidate_recordset(list(fnames) + ["write_uid", "write_date"])
 
     @api.model
     def _refresh_proposals(self, lines):
@@ -262,8 +359,8 @@ class BankReconcile(models.AbstractModel):
                     "key": "review:%d:%d" % (line.id, previous.id) if previous else "review:%d" % line.id,
                     "summary": self._review_summary(line)})
             jobs = backend._enqueue_many(REVIEW_JOB, items)
-            for line, job in zip(todo, jobs):
-                line.sudo().feed_review_job_id = job
+            self._write_lines_sql(todo.sudo(), ("feed_review_job_id",),
+                                  [(line.id, job.id) for line, job in zip(todo, jobs)], "(%s, %s::int4)")
 
     @staticmethod
     def _review_summary(line):
@@ -335,10 +432,12 @@ class BankReconcile(models.AbstractModel):
             force_delete=True, skip_readonly_check=True)
         suspense_all = AML.browse()
         new_vals, pairs, audit = [], [], []
+        # every item of the batch read together (one query per field set, not per line)
+        prefetch = AML.browse([i for _line, p in todo for i in p.item_ids])._prefetch_ids
         for st_line, proposal in todo:
             if st_line.is_reconciled:
                 raise UserError("Statement line %s is already reconciled" % st_line.display_name)
-            items = AML.browse(list(proposal.item_ids))
+            items = AML.browse(list(proposal.item_ids)).with_prefetch(prefetch)
             settled = items.filtered(lambda i: i.reconciled or i.currency_id.is_zero(i.amount_residual_currency))
             if settled or (items and items.move_id.filtered(lambda m: m.state != "posted")):
                 raise UserError("%s is no longer open: match the line again" % ", ".join(settled.move_id.mapped("name") or ["An item"]))
@@ -363,16 +462,30 @@ class BankReconcile(models.AbstractModel):
             audit.append((st_line, proposal, writeoff))
         st_lines = self.env["account.bank.statement.line"].browse([line.id for line, _p, _w in audit])
         moves = st_lines.move_id
+        if not self.env["account.analytic.distribution.model"].search_count(
+                [("company_id", "in", (False, *st_lines.company_id.ids))], limit=1):
+            # no distribution model can apply: what Odoo's compute would give, without its search per line
+            for val in new_vals:
+                val.setdefault("analytic_distribution", False)
         with moves._check_balanced({"records": moves}):  # raises if any move ends up unbalanced
             created = AML.create(new_vals)
             suspense_all.unlink()
-        AML._reconcile_plan([created[index] | item for index, item in pairs])
+            moves.fetch(["line_ids"])   # the check reads each move's lines: fetch them for all moves at once
+        # one prefetch set for the whole plan: Odoo reads the fields of every pair in one go
+        plan_prefetch = (created | AML.browse(list(prefetch)))._prefetch_ids
+        AML._reconcile_plan([(created[index] | item).with_prefetch(plan_prefetch) for index, item in pairs])
+        by_partner = {}
         for st_line, proposal, _w in audit:
-            partners = AML.browse(list(proposal.item_ids)).partner_id
+            partners = AML.browse(list(proposal.item_ids)).with_prefetch(prefetch).partner_id
             if not partners and proposal.rule_id:
                 partners = self.env["bank.reconcile.rule"].browse(proposal.rule_id).partner_id
             if len(partners) == 1 and not st_line.partner_id:
-                st_line.with_context(skip_account_move_synchronization=True).partner_id = partners
+                by_partner.setdefault(partners, st_line.browse())
+                by_partner[partners] |= st_line
+        # the company check of each write reads the partner: read them all at once
+        self.env["res.partner"].browse([p.id for p in by_partner]).fetch(["company_id"])
+        for partner, lines in by_partner.items():   # one write per partner, not per line
+            lines.with_context(skip_account_move_synchronization=True).partner_id = partner
         st_lines.feed_match_state = how
         if how == "auto":
             Log = self.env["finance.audit.log"]
@@ -381,7 +494,73 @@ class BankReconcile(models.AbstractModel):
                             "Reconciled automatically (%s, score %.2f)" % (proposal.rule, proposal.score),
                             data={"rule": proposal.rule, "score": proposal.score, "items": list(proposal.item_ids),
                                   "writeoff": str(writeoff)})
+        self._learn_accounts([(st_line, proposal) for st_line, proposal, _w in audit
+                              if how == "manual" or proposal.rule in CONFIRMING_RULES], how)
         return st_lines
+
+    @api.model
+    def _learn_accounts(self, confirmed, how):
+        """Remember the counterparty account of lines whose partner was just confirmed (accepted
+        by a person, or an automatic match in ``CONFIRMING_RULES``) as a bank account of that
+        partner, as Odoo does when a bank line is reconciled, so the next payment from it matches
+        by IBAN. Audited either way. Never learned: an account already on another partner (it is
+        never moved or shared), one that lines of several partners confirm in the same batch, one
+        whose payer name is not the partner's (a payment provider or a parent company paying for
+        it), and anything once ``account.skip_create_bank_account_on_reconcile`` is set. A
+        learned account is not trusted for outgoing payments (``allow_out_payment`` stays off)."""
+        ICP = self.env["ir.config_parameter"].sudo()
+        if not confirmed or str2bool(ICP.get_param("account.skip_create_bank_account_on_reconcile") or "0"):
+            return
+        AML = self.env["account.move.line"]
+        prefetch = AML.browse([i for _line, p in confirmed for i in p.item_ids])._prefetch_ids
+        wanted = {}   # account -> {commercial partner: [lines]}
+        refused = []   # (line, partner, account, reason)
+        for st_line, proposal in confirmed:
+            account = sanitize_account_number(st_line.account_number or "")
+            partner = AML.browse(list(proposal.item_ids)).with_prefetch(prefetch).partner_id.commercial_partner_id
+            if not account or proposal.rule_id or len(partner) != 1:
+                continue
+            payer = st_line.partner_name or ""
+            if name_keys(payer)[0] and not distinctive_words(payer) & distinctive_words(partner.name):
+                refused.append((st_line, partner, account, "the payer name %r is not the name of %s" % (payer, partner.name)))
+                continue
+            wanted.setdefault(account, {}).setdefault(partner, []).append(st_line)
+        # sudo: res.partner.bank is read across companies (its uniqueness is global) and written by
+        # the bank feed for whoever confirmed the match; accountants may not manage bank accounts
+        Bank = self.env["res.partner.bank"].sudo().with_context(active_test=False)
+        owners = {}
+        for bank in Bank.search([("sanitized_acc_number", "in", list(wanted))]) if wanted else ():
+            owners.setdefault(bank.sanitized_acc_number, bank.partner_id.browse())
+            owners[bank.sanitized_acc_number] |= bank.partner_id.commercial_partner_id
+        learn = []
+        for account, by_partner in wanted.items():
+            partners = list(by_partner)
+            lines = [line for found in by_partner.values() for line in found]
+            if len(partners) > 1:
+                refused.extend((line, partner, account, "lines of %s in one batch come from this account" % ", ".join(
+                    sorted(p.name for p in partners))) for partner, found in by_partner.items() for line in found)
+                continue
+            partner, owner = partners[0], owners.get(account)
+            if owner and partner in owner:
+                continue   # known already
+            if owner:
+                refused.extend((line, partner, account, "the account belongs to %s" % ", ".join(owner.mapped("name")))
+                               for line in lines)
+                continue
+            learn.append((lines[0], partner, account))
+        Log = self.env["finance.audit.log"]
+        if learn:
+            banks = Bank.create([{"acc_number": line.account_number, "partner_id": partner.id, "allow_out_payment": False}
+                                 for line, partner, _account in learn])
+            for bank, (line, partner, account) in zip(banks, learn):
+                Log._append("bank.account_learned", bank, "Learned account %s of %s from bank line %s (%s)" % (
+                    _masked(account), partner.name, line.id, "accepted by a person" if how == "manual" else "automatic match"),
+                    data={"account": account, "partner_id": partner.id, "statement_line_id": line.id, "how": how})
+        for line, partner, account, reason in refused:
+            Log._append("bank.account_not_learned", line, "Did not learn account %s for %s: %s" % (
+                _masked(account), partner.name, reason),
+                data={"account": account, "partner_id": partner.id, "statement_line_id": line.id, "how": how,
+                      "reason": reason})
 
     @api.model
     def _counterparts(self, st_line, items, proposal):

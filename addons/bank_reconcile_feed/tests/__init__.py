@@ -1,5 +1,7 @@
 from . import test_parsers
 from . import test_matching
+from . import test_evidence
+from . import test_evidence_reconcile
 from . import test_import
 from . import test_reconcile
 from . import test_exception_queue

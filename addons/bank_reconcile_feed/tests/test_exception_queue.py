@@ -93,7 +93,7 @@ class TestExceptionQueue(BankFeedCase):
 
     def test_low_score_and_write_off_from_the_line_resolves_it(self):
         self.invoice(640.0, self.payer)
-        line = self.import_lines([{"amount": Decimal("640.00"), "ref": "X4", "remittance": "x", "name": "ACME SUPPLIES B.V."}])
+        line = self.import_lines([{"amount": Decimal("640.00"), "ref": "X4", "remittance": "x", "name": "ACME SUPPLIES TRADING"}])
         job = self.exception(line)
         self.assertEqual(job.error_code, "bank.low_score")
         self.assertEqual(job.error_params["proposals"][0]["rule"], "amount_name")
@@ -142,7 +142,7 @@ class TestExceptionQueue(BankFeedCase):
         self.assertAlmostEqual(inv.amount_residual, 0.0)
         # a line accepted while its review job still waits: the job ends without touching it
         other = self.invoice(90.0, self.payer)
-        line = self.import_lines([{"amount": Decimal("90.00"), "ref": "X8", "remittance": "thanks", "name": "ACME Supplies"}],
+        line = self.import_lines([{"amount": Decimal("90.00"), "ref": "X8", "remittance": "thanks", "name": "ACME Supplies Trading"}],
                                  statement_id="S2", opening=Decimal("500"))
         job = self.exception(line)
         self.assertEqual(job.state, "failed")

@@ -83,9 +83,15 @@ class TestRules(unittest.TestCase):
         self.assertFalse(best.partial)
 
     def test_amount_and_name(self):
-        _r, best = self.best(amount=D("-430.00"), counterparty_name="PROXIMUS N.V.")
+        # the partner's own name (legal form spelled with dots): strong enough to reconcile
+        result, best = self.best(amount=D("-430.00"), counterparty_name="PROXIMUS N.V.")
+        self.assertEqual((best.item_ids, best.rule), ((4,), "amount_partner_name"))
+        self.assertIs(result.auto(0.9), best)
+        # a similar name that is not the partner's: proposed to a person only
+        result, best = self.best(amount=D("-430.00"), counterparty_name="PROXIMUS BELGIUM")
         self.assertEqual((best.item_ids, best.rule), ((4,), "amount_name"))
         self.assertLess(best.score, 0.9)
+        self.assertIsNone(result.auto(0.9))
 
     def test_unknown_payer(self):
         result, best = self.best(amount=D("12.34"), counterparty_name="Nobody", remittance="gift 99999")

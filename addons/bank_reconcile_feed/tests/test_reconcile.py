@@ -131,7 +131,7 @@ class TestReconcile(BankFeedCase):
 
     def test_name_similarity_below_threshold_proposes_top3(self):
         inv = self.invoice(640.0, self.payer)
-        line = self.import_lines([{"amount": Decimal("640.00"), "ref": "R11", "remittance": "x", "name": "ACME SUPPLIES B.V."}])
+        line = self.import_lines([{"amount": Decimal("640.00"), "ref": "R11", "remittance": "x", "name": "ACME SUPPLIES TRADING"}])
         self.assertEqual(line.feed_match_state, "review")
         self.assertEqual(line.feed_proposal_ids[0].rule, "amount_name")
         self.assertEqual(line.feed_proposal_ids[0].move_line_ids.move_id, inv)
@@ -153,6 +153,14 @@ class TestReconcile(BankFeedCase):
             self.assertFalse(line.move_id.line_ids.filtered(lambda l: l.account_id == self.journal_be.suspense_account_id))
         self.assertEqual(len(self.env["finance.audit.log"].search([("action", "=", "bank.auto_reconcile"),
                                                                    ("res_id", "in", lines.ids)])), 6)
+
+    def test_the_payers_own_name_and_the_only_open_item_of_the_amount_reconcile(self):
+        inv = self.invoice(640.0, self.payer)
+        self.invoice(640.0, self.other)   # the same amount open at a partner of another name
+        line = self.import_lines([{"amount": Decimal("640.00"), "ref": "R13", "remittance": "Payment",
+                                   "name": "ACME SUPPLIES B.V."}])
+        self.assertEqual((line.feed_match_state, inv.payment_state), ("auto", "paid"), line.feed_best_explanation)
+        self.assertEqual(line.feed_proposal_ids[0].rule, "amount_partner_name")
 
     def test_payment_on_the_charts_default_outstanding_account_is_matched(self):
         """No outstanding account on the journal's payment method: Community books the payment on

@@ -1,0 +1,172 @@
+"""Payer names as evidence (pure Python, no ORM).
+
+A bank writes the payer's name its own way: upper-cased, without accents or with umlauts spelled
+out (MUELLER for Müller), with or without the legal form, sometimes surname first. This module
+reduces a name to a *key* that survives those variants and nothing else:
+
+* accents dropped, and German umlauts also spelled out (a name has up to two keys);
+* case, punctuation and word order ignored (the key is the sorted set of words);
+* legal forms (GmbH, AG, Ltd, SARL, BV, Inc, SA, ...) taken out of the key and kept apart, so a
+  missing legal form still matches but two different ones (ACME AG vs Acme GmbH) never do;
+* words that say nothing about who paid (PAYMENT, ZAHLUNG, SEPA, CREDIT TRANSFER, CUSTOMER ...)
+  and bare numbers make no key at all: such a "name" is label noise, never evidence.
+
+:class:`PartnerNames` indexes the keys of every partner the company knows (not only those with
+open items), so a key that two partners share identifies nobody.
+"""
+import re
+import unicodedata
+from collections import defaultdict
+from functools import lru_cache
+
+# legal forms, by their spelling without dots or spaces -> one canonical form
+LEGAL_FORMS = {
+    "GMBH": "GMBH", "MBH": "GMBH", "AG": "AG", "KG": "KG", "KGAA": "KGAA", "OHG": "OHG", "UG": "UG",
+    "EK": "EK", "EV": "EV", "GBR": "GBR", "SE": "SE", "CO": "CO",
+    "LTD": "LTD", "LIMITED": "LTD", "PLC": "PLC", "LLP": "LLP", "LLC": "LLC", "LP": "LP",
+    "INC": "INC", "INCORPORATED": "INC", "CORP": "CORP", "CORPORATION": "CORP",
+    "SARL": "SARL", "SAS": "SAS", "SASU": "SASU", "SA": "SA", "SCA": "SCA", "SCS": "SCS", "SNC": "SNC",
+    "EURL": "EURL", "SCRL": "SCRL", "SC": "SC",
+    "BV": "BV", "BVBA": "BVBA", "NV": "NV", "VOF": "VOF", "CV": "CV", "VZW": "VZW", "ASBL": "ASBL",
+    "SRL": "SRL", "SPRL": "SPRL", "SPA": "SPA", "SNCS": "SNCS", "SL": "SL", "SLU": "SLU",
+    "AB": "AB", "AS": "AS", "ASA": "ASA", "APS": "APS", "OY": "OY", "OYJ": "OYJ", "KFT": "KFT",
+    "ZRT": "ZRT", "SRO": "SRO", "LDA": "LDA", "PTY": "PTY", "SPZOO": "SPZOO",
+}
+# multi-word legal forms once dots are gone ("Sp. z o.o." -> "SP Z OO")
+_MULTI_WORD_FORMS = [(re.compile(r"\bSP\s+Z\s+O\s*O\b"), " SPZOO ")]
+# words a bank or a payer writes in the name field that name nobody
+NOISE_WORDS = frozenset("""
+PAYMENT PAYMENTS PAY PAID TRANSFER CREDIT DEBIT SEPA SCT SDD INST INSTANT BANK GIRO WIRE
+ZAHLUNG UEBERWEISUNG UBERWEISUNG GUTSCHRIFT LASTSCHRIFT KUNDE KUNDEN RECHNUNG
+VIREMENT PAIEMENT CLIENT FACTURE BETALING OVERSCHRIJVING KLANT FACTUUR
+CUSTOMER INVOICE REFERENCE REF NOTPROVIDED UNKNOWN NA NONE
+""".split())
+_CONNECTORS = frozenset({"AND", "UND", "ET", "EN", "THE"})
+_UMLAUTS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS", "ä": "AE", "ö": "OE", "ü": "UE"})
+_DROP = re.compile(r"\.")
+_APOSTROPHES = re.compile(r"['’`´]")
+_SEPARATORS = re.compile(r"[^0-9A-Z]+")
+
+
+# letters NFKD does not decompose into a plain letter
+_SPECIAL = str.maketrans({"Ø": "O", "ø": "o", "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Æ": "AE", "æ": "ae",
+                          "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th", "ı": "i"})
+
+
+def _ascii(text):
+    return unicodedata.normalize("NFKD", text.translate(_SPECIAL)).encode("ascii", "ignore").decode("ascii").upper()
+
+
+def _spellings(name):
+    """The ways a bank may have transliterated ``name``: accents dropped or umlauts spelled out,
+    apostrophes dropped or made spaces (d'Équipement: DEQUIPEMENT or D EQUIPEMENT)."""
+    if name.isascii():
+        text = name.upper()
+        return {_APOSTROPHES.sub("", text), _APOSTROPHES.sub(" ", text)} if _APOSTROPHES.search(text) else {text}
+    found = set()
+    for text in (name, name.translate(_UMLAUTS)):
+        text = _ascii(text)
+        found.update((_APOSTROPHES.sub("", text), _APOSTROPHES.sub(" ", text)))
+    return found
+
+
+def _words(text):
+    text = _DROP.sub("", text)
+    text = _SEPARATORS.sub(" ", text)
+    for pattern, repl in _MULTI_WORD_FORMS:
+        text = pattern.sub(repl, text)
+    return text.split()
+
+
+@lru_cache(maxsize=200000)
+def name_keys(name):
+    """``(keys, legal_forms)``: the frozensets of words the name reduces to (one per way a bank
+    may spell it, see ``_spellings``) and the canonical legal forms it carries. No key when the
+    name is empty, only noise, only legal forms or only numbers."""
+    name = (name or "").strip()
+    if not name:
+        return frozenset(), frozenset()
+    keys, forms = set(), set()
+    for spelling in _spellings(name):
+        words = []
+        for word in _words(spelling):
+            if word in LEGAL_FORMS:
+                forms.add(LEGAL_FORMS[word])
+            elif word not in _CONNECTORS:
+                words.append(word)
+        meaningful = [w for w in words if w not in NOISE_WORDS and not w.isdigit()]
+        if meaningful and any(len(w) > 1 for w in meaningful):
+            keys.add(frozenset(words))
+    return frozenset(keys), frozenset(forms)
+
+
+def display_key(name):
+    """The words of ``name`` that matching compares, for explanations ('ACME SUPPLIES')."""
+    keys, _forms = name_keys(name)
+    return " ".join(sorted(min(keys, key=sorted))) if keys else ""
+
+
+class PartnerNames:
+    """Keys of the partners the company knows: ``identify(name)`` gives the one partner a payer
+    name designates, or None when it designates nobody or more than one partner."""
+
+    def __init__(self, partners=()):
+        self.by_key = defaultdict(set)
+        self.forms = {}
+        self.names = {}
+        for partner_id, name, *rest in partners:
+            self.add(partner_id, name, identifies=rest[0] if rest else True)
+
+    def add(self, partner_id, name, identifies=True):
+        """Index ``name`` for ``partner_id``. ``identifies=False`` (a contact person's name under a
+        company) only blocks: a key shared with it designates nobody."""
+        keys, forms = name_keys(name)
+        for key in keys:
+            self.by_key[key].add(partner_id if identifies else ("contact", partner_id))
+        if identifies and partner_id not in self.names:
+            self.names[partner_id] = name
+            self.forms[partner_id] = forms
+
+    def identify(self, name):
+        """``(partner_id, why)`` or ``(None, why)``: ``why`` says in words what decided."""
+        keys, forms = name_keys(name)
+        if not keys:
+            return None, "the payer name %r names nobody (empty, a number or label noise)" % (name or "")
+        found = set()
+        for key in keys:
+            found |= self.by_key.get(key, set())
+        # a contact (an address, a person) under the very partner found is that partner
+        found = {f for f in found if not (isinstance(f, tuple) and f[1] in found)}
+        if not found:
+            return None, "no partner is called %r" % name
+        if len(found) > 1 and forms:
+            # the payer's legal form tells namesakes apart: ACME GMBH is not Acme AG (a partner
+            # without a legal form, or a contact, may still be the payer and stays)
+            found = {f for f in found if not isinstance(f, int) or not self.forms.get(f) or self.forms[f] == forms}
+        if len(found) > 1:
+            return None, "the payer name %r fits %d partners" % (name, len(found))
+        partner_id = next(iter(found))
+        if not isinstance(partner_id, int):
+            return None, "the payer name %r is a contact's name" % name
+        theirs = self.forms.get(partner_id, frozenset())
+        if forms and theirs and forms != theirs:
+            return None, "the payer's legal form %s is not the partner's %s" % (
+                "/".join(sorted(forms)), "/".join(sorted(theirs)))
+        return partner_id, "the payer name %r is the name of %s" % (name, self.names[partner_id])
+
+
+def comparable(name):
+    """The name as one string for fuzzy comparison: accents, punctuation, legal forms and
+    connectors gone, upper-case ('Müller-Bau GmbH & Co. KG' -> 'MULLER BAU')."""
+    text = _APOSTROPHES.sub(" ", _ascii(name or ""))
+    return " ".join(w for w in _words(text) if w not in LEGAL_FORMS and w not in _CONNECTORS)
+
+
+@lru_cache(maxsize=200000)
+def distinctive_words(name):
+    """Words of a name that could tell its owner apart (three letters or more, not noise)."""
+    words = set()
+    for spelling in _spellings(name or ""):
+        words.update(w for w in _words(spelling) if len(w) >= 3 and not w.isdigit() and w not in LEGAL_FORMS
+                     and w not in NOISE_WORDS and w not in _CONNECTORS)
+    return words

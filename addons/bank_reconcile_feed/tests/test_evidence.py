@@ -1,0 +1,209 @@
+"""Issue 13, evidence: amount + payer name reconciles when the name identifies one partner and
+that partner has exactly one open item of the amount; label noise is never evidence; the cases
+that make automatic reconciliation dangerous stay with a person (pure engine)."""
+import unittest
+from decimal import Decimal as D
+
+from hypothesis import given, settings, strategies as st
+
+from ..engine.matching import Item, Line, MatchIndex
+
+THRESHOLD = 0.9
+
+
+def auto(index, amount, name, iban="", text="Payment", line_id=1):
+    result = index.match(Line(line_id, D(amount), counterparty_name=name, counterparty_iban=iban, remittance=text))
+    return result, result.auto(THRESHOLD)
+
+
+class TestNameVariants(unittest.TestCase):
+    PARTNERS = [
+        (1, "Acme Supplies B.V."), (2, "Nordwind Handels GmbH"), (3, "Blue Lake SA"), (4, "Müller Bau AG"),
+        (5, "Société Générale d'Équipement SARL"), (6, "Ana Silva"), (7, "Brightline Consulting Ltd"),
+        (8, "Zenith Robotics Inc."), (9, "Van den Berg Logistiek BV"),
+    ]
+
+    def setUp(self):
+        self.items = [Item(100 + pid, D("%d.%02d" % (100 + 37 * pid, pid)), pid, name, "INV/2026/%05d" % pid)
+                      for pid, name in self.PARTNERS]
+        # every partner has other open items too, of other amounts
+        self.items += [Item(200 + pid, D("%d.00" % (900 + pid)), pid, name, "INV/2026/%05d" % (200 + pid))
+                       for pid, name in self.PARTNERS]
+        self.index = MatchIndex(self.items, partners=self.PARTNERS)
+
+    def test_the_bank_spellings_of_a_customer_name_reconcile_the_one_invoice_of_that_amount(self):
+        cases = [(1, "ACME SUPPLIES"), (1, "Acme Supplies BV"), (1, "SUPPLIES ACME B.V."), (1, "acme supplies"),
+                 (2, "NORDWIND HANDELS"), (2, "Nordwind Handels G.m.b.H."), (3, "BLUE LAKE S.A."),
+                 (4, "MUELLER BAU"), (4, "MULLER BAU AG"), (4, "Müller-Bau"), (5, "SOCIETE GENERALE D EQUIPEMENT"),
+                 (5, "SOCIETE GENERALE DEQUIPEMENT S.A.R.L."), (6, "SILVA ANA"), (6, "Silva, Ana"),
+                 (7, "BRIGHTLINE CONSULTING LIMITED"), (8, "ZENITH ROBOTICS INCORPORATED"),
+                 (9, "VAN DEN BERG LOGISTIEK")]
+        for pid, payer in cases:
+            item = next(i for i in self.items if i.id == 100 + pid)
+            for label in ("Payment", "Zahlung Kunde 10234", "SEPA Credit Transfer", ""):
+                with self.subTest(payer=payer, label=label):
+                    result, chosen = auto(self.index, item.residual, payer, text=label)
+                    self.assertIsNotNone(chosen, result.proposals)
+                    self.assertEqual((chosen.item_ids, chosen.rule), ((item.id,), "amount_partner_name"))
+                    self.assertIn(item.number, chosen.explanation)
+                    self.assertIn(dict(self.PARTNERS)[pid], chosen.explanation)
+
+    def test_label_noise_is_never_evidence(self):
+        item = self.items[0]
+        for payer in ("", "Payment", "SEPA Credit Transfer", "Zahlung Kunde 10234", "NOTPROVIDED", "12345", "B.V."):
+            for label in ("Payment", "Zahlung Kunde 10234", "SEPA Credit Transfer", ""):
+                with self.subTest(payer=payer, label=label):
+                    result, chosen = auto(self.index, item.residual, payer, text=label)
+                    self.assertIsNone(chosen)
+                    self.assertEqual(result.proposals, [], "an amount alone proposes nothing")
+
+    def test_a_different_legal_form_is_another_company(self):
+        item = self.items[0]   # Acme Supplies B.V.
+        for payer in ("ACME SUPPLIES GMBH", "Acme Supplies Ltd", "ACME SUPPLIES INC"):
+            with self.subTest(payer):
+                result, chosen = auto(self.index, item.residual, payer)
+                self.assertIsNone(chosen)
+                self.assertEqual(result.best.rule, "amount_name", "still proposed to a person")
+
+
+class TestDangerousCases(unittest.TestCase):
+    """Each case would reconcile a wrong invoice if names were trusted loosely: none reconciles."""
+
+    def test_same_amount_open_at_two_partners_with_similar_names(self):
+        for first, second, payer in [("Acme Supplies BV", "Acme Supply BV", "ACME SUPPLIES"),
+                                     ("Müller Bau GmbH", "Müller Logistik GmbH", "MUELLER BAU"),
+                                     ("Nordwind Handels GmbH", "Nordwind Handel GmbH", "NORDWIND HANDELS")]:
+            with self.subTest(first=first, second=second):
+                index = MatchIndex([Item(1, D("500.00"), 1, first, "INV/1"), Item(2, D("500.00"), 2, second, "INV/2")])
+                result, chosen = auto(index, "500.00", payer)
+                self.assertIsNone(chosen, result.proposals)
+                self.assertIn((1,), [p.item_ids for p in result.proposals])
+        # the same name but no similar partner holding that amount: reconciled
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme Supplies BV", "INV/1"),
+                            Item(2, D("500.00"), 2, "Zenith Robotics Inc", "INV/2")])
+        self.assertEqual(auto(index, "500.00", "ACME SUPPLIES")[1].item_ids, (1,))
+
+    def test_two_open_items_of_one_partner_with_the_same_amount(self):
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme Supplies BV", "INV/1"),
+                            Item(2, D("500.00"), 1, "Acme Supplies BV", "INV/2"),
+                            Item(3, D("700.00"), 1, "Acme Supplies BV", "INV/3")])
+        result, chosen = auto(index, "500.00", "ACME SUPPLIES")
+        self.assertIsNone(chosen)
+        self.assertTrue(result.ambiguous)
+        self.assertEqual({p.item_ids for p in result.proposals}, {(1,), (2,)})
+        self.assertEqual(auto(index, "700.00", "ACME SUPPLIES")[1].item_ids, (3,))
+
+    def test_a_name_that_is_a_substring_of_another(self):
+        partners = [(1, "Acme"), (2, "Acme Supplies BV")]
+        # only the longer name has the amount: the shorter payer name is not its name
+        index = MatchIndex([Item(2, D("500.00"), 2, "Acme Supplies BV", "INV/2")], partners=partners)
+        self.assertIsNone(auto(index, "500.00", "ACME")[1])
+        # only the shorter name has the amount: the longer payer name is not its name
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme", "INV/1")], partners=partners)
+        self.assertIsNone(auto(index, "500.00", "ACME SUPPLIES")[1])
+        # both have it: neither payer name decides
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme", "INV/1"), Item(2, D("500.00"), 2, "Acme Supplies BV", "INV/2")],
+                           partners=partners)
+        for payer in ("ACME", "ACME SUPPLIES"):
+            with self.subTest(payer):
+                self.assertIsNone(auto(index, "500.00", payer)[1])
+
+    def test_near_amounts(self):
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme Supplies BV", "INV/1"),
+                            Item(2, D("500.01"), 1, "Acme Supplies BV", "INV/2")], tolerance=D("2.00"))
+        for paid in ("499.99", "500.02", "499.00", "501.00", "250.00"):
+            with self.subTest(paid):
+                self.assertIsNone(auto(index, paid, "ACME SUPPLIES")[1], "only an exact amount is evidence")
+        self.assertEqual(auto(index, "500.01", "ACME SUPPLIES")[1].item_ids, (2,))
+        self.assertEqual(auto(index, "500.00", "ACME SUPPLIES")[1].item_ids, (1,))
+
+    def test_a_payer_that_is_not_a_customer_but_shares_a_word_with_one(self):
+        partners = [(1, "Acme Supplies BV"), (2, "Nordwind Handels GmbH")]
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme Supplies BV", "INV/1"),
+                            Item(2, D("800.00"), 2, "Nordwind Handels GmbH", "INV/2")], partners=partners)
+        for amount, payer in (("500.00", "ACME LOGISTICS"), ("500.00", "ACME"), ("500.00", "SUPPLIES DIRECT BV"),
+                              ("800.00", "NORDWIND"), ("800.00", "NORDWIND HANDELS UND SOHN"), ("800.00", "HANDELS GMBH")):
+            with self.subTest(payer=payer):
+                self.assertIsNone(auto(index, amount, payer)[1])
+
+    def test_a_name_two_partners_share_identifies_neither_even_without_open_items(self):
+        # Acme AG has nothing open; a payment of Acme Supplies' amount from "ACME" stays with a person
+        partners = [(1, "Acme GmbH"), (2, "Acme AG")]
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme GmbH", "INV/1")], partners=partners)
+        self.assertIsNone(auto(index, "500.00", "ACME")[1])
+        self.assertIsNone(auto(index, "500.00", "ACME AG")[1], "the other Acme's legal form")
+        self.assertEqual(auto(index, "500.00", "ACME GMBH")[1].item_ids, (1,), "the legal form tells them apart")
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme GmbH", "INV/1")], partners=partners + [(3, "Acme")])
+        self.assertIsNone(auto(index, "500.00", "ACME GMBH")[1], "a namesake without legal form may be the payer")
+        # a contact person's name under another company blocks too
+        index = MatchIndex([Item(1, D("500.00"), 1, "Ana Silva", "INV/1")],
+                           partners=[(1, "Ana Silva"), (3, "Ana Silva", False)])
+        self.assertIsNone(auto(index, "500.00", "ANA SILVA")[1])
+        # but an address of the partner itself, under the partner's own name, is that partner
+        index = MatchIndex([Item(1, D("500.00"), 1, "Ana Silva", "INV/1")],
+                           partners=[(1, "Ana Silva"), (1, "Ana Silva", False)])
+        self.assertEqual(auto(index, "500.00", "ANA SILVA")[1].item_ids, (1,))
+
+    def test_an_iban_known_on_another_partner_contradicts_the_name(self):
+        index = MatchIndex([Item(1, D("500.00"), 1, "Acme Supplies BV", "INV/1"),
+                            Item(2, D("90.00"), 2, "Nordwind Handels GmbH", "INV/2", partner_ibans=("DE89370400440532013000",))])
+        result, chosen = auto(index, "500.00", "ACME SUPPLIES", iban="DE89 3704 0044 0532 0130 00")
+        self.assertIsNone(chosen)
+        self.assertEqual(auto(index, "500.00", "ACME SUPPLIES", iban="NL02ABNA0123456789")[1].item_ids, (1,),
+                         "an IBAN nobody knows does not contradict")
+
+
+# ---------------------------------------------------------------------------- property
+# few words, so that names collide, contain one another and share words often
+WORDS = ["Acme", "Nordwind", "Müller", "Bau", "Supplies", "Silva", "Société", "Générale"]
+FORMS = ["", " GmbH", " AG", " Ltd", " SARL", " B.V.", " Inc.", " SA"]
+
+
+def bank_spelling(name, order, upper, drop_form):
+    """How a bank may write a partner's name (order/upper/drop_form are the drawn variants)."""
+    words = name.split()
+    form = words[-1] if words[-1] in {f.strip() for f in FORMS if f} else ""
+    base = words[:-1] if form else words
+    if order:
+        base = base[::-1]
+    text = " ".join(base + ([] if drop_form or not form else [form]))
+    return text.upper() if upper else text
+
+
+class TestNeverWrong(unittest.TestCase):
+    @settings(max_examples=500, deadline=None)
+    @given(st.data())
+    def test_an_automatic_name_match_is_always_the_payer_and_the_paid_item(self, data):
+        # a world of partners with one- or two-word names, legal forms, and open items whose
+        # amounts collide on purpose (a few distinct amounts)
+        count = data.draw(st.integers(2, 8))
+        partners = []
+        for pid in range(1, count + 1):
+            words = data.draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=2, unique=True))
+            partners.append((pid, " ".join(words) + data.draw(st.sampled_from(FORMS))))
+        amounts = [D(a) for a in ("100.00", "100.01", "250.00", "999.99")]
+        items, next_id = [], 1
+        for pid, name in partners:
+            for _n in range(data.draw(st.integers(0, 3))):
+                items.append(Item(next_id, data.draw(st.sampled_from(amounts)), pid, name, "INV/%d" % next_id))
+                next_id += 1
+        if not items:
+            return
+        index = MatchIndex(items, partners=partners)
+        # who pays: any partner (a customer paying one of its items, or a partner with nothing of
+        # that amount open, such as a supplier), or an outsider whose name adds a word to one
+        payer_id, name = data.draw(st.sampled_from(partners))
+        amount = data.draw(st.sampled_from(amounts))
+        outsider = data.draw(st.booleans())
+        payer_name = bank_spelling(name, data.draw(st.booleans()), data.draw(st.booleans()), data.draw(st.booleans()))
+        if outsider:
+            payer_name += " " + data.draw(st.sampled_from(["Trading", "Holding", "Services", "Nord"]))
+        result = index.match(Line(1, amount, counterparty_name=payer_name, remittance="Payment"))
+        chosen = result.auto(THRESHOLD)
+        if chosen is None:
+            return
+        # never wrong: an outsider is never taken for a customer, and a customer's payment settles
+        # its only open item of exactly that amount
+        self.assertFalse(outsider, "outsider %r taken for a customer among %s" % (payer_name, partners))
+        own = [i.id for i in items if i.partner_id == payer_id and i.residual == amount]
+        self.assertEqual([chosen.item_ids], [(i,) for i in own], (payer_name, partners, items))
