@@ -1,3 +1,1 @@
-from . import controllers
-from . import models
-from . import wizards
+from . import controllers, models, wizards

@@ -88,12 +88,16 @@ class FinanceBackend(models.Model):
     def _bank_demo_setup(self):
         if self.env.ref(DEMO_BACKEND_XMLID, raise_if_not_found=False):
             return True  # done already
-        from odoo.addons.finance_sync_sandbox.models.finance_backend import (  # noqa: PLC0415
-            DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings)
-        from odoo.addons.finance_sync_sandbox.sandbox_server import config as sandbox_config  # noqa: PLC0415
+        from odoo.addons.finance_sync_sandbox.models.finance_backend import (
+            DemoSandboxAdmin,
+            demo_platform_backend,
+            demo_run_jobs,
+            demo_sandbox_settings,
+        )
+        from odoo.addons.finance_sync_sandbox.sandbox_server import config as sandbox_config
 
         company = self.env.ref("base.main_company")
-        self = self.with_company(company)  # noqa: PLW0642
+        self = self.with_company(company)
         journals = self._bank_demo_journals(company)
         if not journals:
             _logger.warning("Demo data: %s has no bank journal; the bank feed demo is skipped", company.name)
@@ -133,7 +137,7 @@ class FinanceBackend(models.Model):
             with self.env.cr.savepoint():
                 self._bank_demo_invoices(company, invoices, journals, date_from)
                 self._bank_demo_vendor_bills(backend, journals, date_from, today)
-        except Exception as exc:  # noqa: BLE001 - a demo install must not fail for it
+        except Exception as exc:
             _logger.warning("Demo data: the invoices and bills the bank feed pays were not made (%s); the demo "
                             "pull is skipped", exc)
             return True

@@ -1,2 +1,1 @@
-from . import screening_list_upload
-from . import screening_case_clear
+from . import screening_case_clear, screening_list_upload

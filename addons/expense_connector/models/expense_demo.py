@@ -30,11 +30,15 @@ class FinanceBackend(models.Model):
         if self.env.ref(DEMO_BACKEND_XMLID, raise_if_not_found=False):
             return True  # done already
         # the sandbox addon's package (the simulator's data generators, the demo helpers)
-        from odoo.addons.finance_sync_sandbox.models.finance_backend import (  # noqa: PLC0415
-            DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings)
-        from odoo.addons.finance_sync_sandbox.sandbox_server import data as sandbox_data  # noqa: PLC0415
+        from odoo.addons.finance_sync_sandbox.models.finance_backend import (
+            DemoSandboxAdmin,
+            demo_platform_backend,
+            demo_run_jobs,
+            demo_sandbox_settings,
+        )
+        from odoo.addons.finance_sync_sandbox.sandbox_server import data as sandbox_data
 
-        from ..fixtures import build_expense_world  # noqa: PLC0415
+        from ..fixtures import build_expense_world
 
         base_url = self._sandbox_url()
         settings = demo_sandbox_settings(base_url)

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from odoo.addons.finance_sync_core.exceptions import CursorExpired, FinanceSyncError
@@ -58,9 +58,9 @@ class FinanceBackend(models.Model):
     def _check_expense_settings(self):
         for rec in self.filtered(lambda b: b.kind == "expense"):
             if not 1 <= rec.expense_page_size <= 1000 or rec.expense_receipt_max_kb < 1:
-                raise ValidationError(_("Page size must be 1-1000 and the receipt limit positive."))
+                raise ValidationError(self.env._("Page size must be 1-1000 and the receipt limit positive."))
             if rec.expense_tax_tolerance < 0 or rec.expense_receipt_missing_days < 0:
-                raise ValidationError(_("The tax tolerance and the receipt delay cannot be negative."))
+                raise ValidationError(self.env._("The tax tolerance and the receipt delay cannot be negative."))
 
     # ------------------------------------------------------------------ core hooks
     def _webhook_event_job_types(self):
@@ -75,7 +75,7 @@ class FinanceBackend(models.Model):
         # contract calls only (a conforming server has nothing else): a token, then a one-item
         # page of the report listing the pull makes
         listed = self._expense_adapter().probe()
-        return _("The expense platform issued a token and listed %(count)s report(s) of its first page.", count=listed)
+        return self.env._("The expense platform issued a token and listed %(count)s report(s) of its first page.", count=listed)
 
     def _expense_adapter(self):
         self.ensure_one()
@@ -94,7 +94,7 @@ class FinanceBackend(models.Model):
                 # keep what earlier pages queued (and the mark they moved); the next run re-reads
                 # from the mark, and the other backends still pull
                 _logger.warning("Backend %s: pull stopped: %s (%s)", backend.id, exc.code, exc.message)
-                backend.message_post(body=_("Pull stopped: %(message)s (%(code)s)", message=exc.message, code=exc.code))
+                backend.message_post(body=self.env._("Pull stopped: %(message)s (%(code)s)", message=exc.message, code=exc.code))
         return True
 
     def _expense_pull(self):

@@ -1,2 +1,1 @@
-from . import webhook
-from . import ops
+from . import ops, webhook

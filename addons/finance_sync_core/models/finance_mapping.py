@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..guard import guarded
@@ -81,8 +81,8 @@ class FinanceMapping(models.Model):
             if not matches:
                 matches = Target.name_search(rec.value_name, operator="ilike", limit=2)
             if len(matches) != 1:
-                raise UserError(_("%(kind)s %(name)r: %(n)s records match, give an exact name.",
-                                  kind=rec.kind, name=rec.value_name, n=len(matches) or _("no")))
+                raise UserError(self.env._("%(kind)s %(name)r: %(n)s records match, give an exact name.",
+                                  kind=rec.kind, name=rec.value_name, n=len(matches) or self.env._("no")))
             rec.value_ref = "%s,%s" % (model, matches[0][0])
 
     @api.constrains("kind", "value_ref")
@@ -90,7 +90,7 @@ class FinanceMapping(models.Model):
         kinds = self._kind_models()
         for rec in self:
             if rec.value_ref and rec.value_ref._name != kinds.get(rec.kind):
-                raise ValidationError(_("A %(kind)s mapping must point to a %(model)s record.",
+                raise ValidationError(self.env._("A %(kind)s mapping must point to a %(model)s record.",
                                         kind=rec.kind, model=kinds.get(rec.kind)))
 
     @api.onchange("kind")

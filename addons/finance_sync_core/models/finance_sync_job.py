@@ -1,12 +1,13 @@
 import json
 import logging
 import uuid
+
 from psycopg2.extras import execute_values
 
 import odoo
-from odoo import _, api, fields, models
-from odoo.tools import config
+from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import config
 
 from .. import protection
 from ..engine import states as S
@@ -129,12 +130,12 @@ class FinanceSyncJob(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not protection.is_internal(self):
-            raise UserError(_("Jobs are created by connectors through backend._enqueue(), not by hand."))
+            raise UserError(self.env._("Jobs are created by connectors through backend._enqueue(), not by hand."))
         return super().create(vals_list)
 
     def write(self, vals):
         protection.check(self, vals, PROTECTED_FIELDS,
-                         _("Job state and technical fields are written by the job pipeline only."))
+                         self.env._("Job state and technical fields are written by the job pipeline only."))
         return super().write(vals)
 
     # ------------------------------------------------------------------ transitions (people)
@@ -175,7 +176,7 @@ class FinanceSyncJob(models.Model):
             "job.retry_cause", None, "%d job(s) re-queued with cause %s" % (len(done), ", ".join(sorted(c for _c, c in causes))),
             data={"job_ids": done.ids},
         )
-        return self._notify(_("%s job(s) re-queued.", len(done)))
+        return self._notify(self.env._("%s job(s) re-queued.", len(done)))
 
     @guarded(USER)
     def action_redate(self, date):
@@ -183,19 +184,19 @@ class FinanceSyncJob(models.Model):
         self.check_access("write")
         date = fields.Date.to_date(date)
         if not date:
-            raise UserError(_("Choose the date the entries should post on."))
+            raise UserError(self.env._("Choose the date the entries should post on."))
         failed = self.filtered(lambda j: j.state == S.FAILED)
         for company in failed.company_id:
             violated = company._get_violated_lock_dates(date, True, self.env["account.journal"])
             if violated:
-                raise UserError(_("%(company)s is locked up to %(lock)s: choose a later date.",
+                raise UserError(self.env._("%(company)s is locked up to %(lock)s: choose a later date.",
                                   company=company.name, lock=violated[-1][0]))
         failed._requeue(accounting_date=date)
         if failed:
             self.env["finance.audit.log"]._append(
                 "job.redate", None, "%d job(s) re-dated to %s and re-queued" % (len(failed), date),
                 data={"job_ids": failed.ids, "date": str(date)})
-        return self._notify(_("%(count)s job(s) will post on %(date)s.", count=len(failed), date=date))
+        return self._notify(self.env._("%(count)s job(s) will post on %(date)s.", count=len(failed), date=date))
 
     @guarded(USER)
     def action_cancel(self):
@@ -210,10 +211,10 @@ class FinanceSyncJob(models.Model):
         """Mark failed jobs as handled outside the pipeline, with a note (kept and audited)."""
         self.check_access("write")
         if not (note or "").strip():
-            raise UserError(_("Say how the exception was resolved."))
+            raise UserError(self.env._("Say how the exception was resolved."))
         for job in self:
             job._transition("resolve", {"resolution_note": note, "date_done": fields.Datetime.now()})
-            job.message_post(body=_("Resolved: %s", note))
+            job.message_post(body=self.env._("Resolved: %s", note))
             self.env["finance.audit.log"]._append("job.resolve", job, "Exception resolved by hand", data={"note": note})
         return True
 
@@ -228,7 +229,7 @@ class FinanceSyncJob(models.Model):
         """Open the mapping line for the unmapped value, pre-filled; saving it re-queues the waiting jobs."""
         self.ensure_one()
         if not self.can_fix_mapping:
-            raise UserError(_("This exception is not about a missing mapping."))
+            raise UserError(self.env._("This exception is not about a missing mapping."))
         mapping = self.env["finance.mapping"].search([
             ("backend_id", "=", self.backend_id.id), ("kind", "=", self.mapping_kind),
             ("external_code", "=", self.external_code),
@@ -238,7 +239,7 @@ class FinanceSyncJob(models.Model):
             "res_model": "finance.mapping",
             "view_mode": "form",
             "target": "new",
-            "name": _("Fix mapping"),
+            "name": self.env._("Fix mapping"),
             "context": {
                 "default_backend_id": self.backend_id.id,
                 "default_kind": self.mapping_kind,
@@ -259,7 +260,7 @@ class FinanceSyncJob(models.Model):
     def action_open_document(self):
         self.ensure_one()
         if not self.res_ref:
-            raise UserError(_("This job has not produced a document."))
+            raise UserError(self.env._("This job has not produced a document."))
         return {"type": "ir.actions.act_window", "res_model": self.res_ref._name, "res_id": self.res_ref.id,
                 "view_mode": "form"}
 
@@ -267,7 +268,7 @@ class FinanceSyncJob(models.Model):
         """Chatter note on entering the exception queue (followers get it through the subtype)."""
         for job in self:
             job.message_post(
-                body=_("%(code)s: %(message)s", code=job.error_code, message=job.error_message),
+                body=self.env._("%(code)s: %(message)s", code=job.error_code, message=job.error_message),
                 subtype_xmlid="finance_sync_core.mt_job_failed",
             )
 

@@ -51,8 +51,12 @@ class FinanceBackend(models.Model):
     def _treasury_demo_setup(self):
         if self.env.ref(DEMO_BACKEND_XMLID, raise_if_not_found=False):
             return True  # done already
-        from odoo.addons.finance_sync_sandbox.models.finance_backend import (  # noqa: PLC0415
-            DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings)
+        from odoo.addons.finance_sync_sandbox.models.finance_backend import (
+            DemoSandboxAdmin,
+            demo_platform_backend,
+            demo_run_jobs,
+            demo_sandbox_settings,
+        )
 
         company = self.env.ref("base.main_company")
         eur = self.env.ref("base.EUR")
@@ -139,7 +143,7 @@ class FinanceBackend(models.Model):
                 body["reason"] = REJECTED[1]
             try:
                 admin.post("/_sandbox/treasury/batches/%s/status" % sent.treasury_ref, body)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 _logger.warning("Demo data: the bank's answer for %s was not set (%s)", payment.name, exc)
         demo_run_jobs(self.env, "status report of %s" % sent.name, sent.action_poll_status)
         demo_run_jobs(self.env, "cash positions of %s" % backend.name,
