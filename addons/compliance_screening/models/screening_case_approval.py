@@ -32,7 +32,7 @@ class ScreeningCaseApproval(models.Model):
     def write(self, vals):
         raise AccessError(self.env._("A recorded decision on a screening case cannot be changed."))
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_internal(self):
         if not protection.is_internal(self):
             raise AccessError(self.env._("A recorded decision on a screening case cannot be deleted."))
-        return super().unlink()

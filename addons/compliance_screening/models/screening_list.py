@@ -69,13 +69,13 @@ class ScreeningList(models.Model):
                     (rec.source == "provider") != bool(rec.provider_backend_id):
                 raise ValidationError(self.env._("Only a screening provider backend keeps a list of provider hits."))
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_matched(self):
         # deleting a list would delete its entries and, with them, every case on them: the
         # decisions and the payment blocks. A list that ever matched is archived instead.
         if self.env["screening.case"].sudo().with_context(active_test=False).search_count(
                 [("entry_id.list_id", "in", self.ids)], limit=1):
             raise UserError(self.env._("A list whose entries matched partners keeps its screening cases: archive it instead."))
-        return super().unlink()
 
     # ------------------------------------------------------------------ loading
     def _parse(self, files):

@@ -59,11 +59,11 @@ class ExpenseCardTransaction(models.Model):
         protection.check(self, vals, set(self._fields) - set(models.MAGIC_COLUMNS))
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_posted_spend(self):
         # a deleted transaction would be recorded and its spend posted again by the next pull
         if self.filtered("move_id") and not protection.is_internal(self):
             raise UserError(self.env._("A card transaction with a posted spend entry cannot be deleted."))
-        return super().unlink()
 
     @api.depends("status", "move_id", "reversal_move_id", "claim_expense_id")
     def _compute_state(self):

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from .. import protection, webhook_gate
 from ..engine import states as S
@@ -438,7 +439,7 @@ class FinanceBackend(models.Model):
             for cron in self._worker_crons():
                 cron._trigger(at=moment)
             return
-        self.env.cr.execute("NOTIFY %s" % NOTIFY_CHANNEL)
+        self.env.cr.execute(SQL("NOTIFY %s", SQL.identifier(NOTIFY_CHANNEL)))
         if "now" not in data:
             data.add("now")
             self.env.cr.precommit.add(self._wake_crons_unless_listened)
