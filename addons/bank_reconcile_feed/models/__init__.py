@@ -1,11 +1,9 @@
-from . import (
-    account_bank_statement_line,
-    account_journal,
-    bank_demo,
-    bank_feed_import,
-    bank_reconcile,
-    bank_reconcile_proposal,
-    bank_reconcile_rule,
-    finance_backend,
-    finance_sync_job,
-)
+from . import account_journal
+from . import finance_backend
+from . import bank_reconcile_rule
+from . import bank_reconcile_proposal
+from . import account_bank_statement_line
+from . import bank_feed_import
+from . import bank_reconcile
+from . import finance_sync_job
+from . import bank_demo

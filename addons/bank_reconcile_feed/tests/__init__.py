@@ -1,12 +1,10 @@
-from . import (
-    test_access_matrix,
-    test_exception_queue,
-    test_feed_conformance,
-    test_fx_rules,
-    test_import,
-    test_matching,
-    test_parsers,
-    test_reconcile,
-    test_sandbox_feed,
-    test_tours,
-)
+from . import test_parsers
+from . import test_matching
+from . import test_import
+from . import test_reconcile
+from . import test_exception_queue
+from . import test_fx_rules
+from . import test_sandbox_feed
+from . import test_tours
+from . import test_feed_conformance
+from . import test_access_matrix

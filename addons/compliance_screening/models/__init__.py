@@ -1,16 +1,14 @@
-from . import (
-    account_payment,
-    account_payment_register,
-    finance_backend,
-    res_company,
-    res_config_settings,
-    res_partner,
-    res_partner_bank,
-    screening_case,
-    screening_case_approval,
-    screening_demo,
-    screening_list,
-    screening_list_entry,
-    screening_list_version,
-    screening_provider,
-)
+from . import screening_list
+from . import screening_list_version
+from . import screening_list_entry
+from . import screening_case
+from . import screening_case_approval
+from . import res_partner
+from . import res_partner_bank
+from . import account_payment
+from . import account_payment_register
+from . import res_config_settings
+from . import finance_backend
+from . import res_company
+from . import screening_provider
+from . import screening_demo

@@ -1,12 +1,10 @@
-from . import (
-    test_access_rpc,
-    test_matcher,
-    test_parsers,
-    test_payment_block,
-    test_provider,
-    test_public_methods,
-    test_rpc,
-    test_screening_flow,
-    test_tours,
-    test_url_load,
-)
+from . import test_parsers
+from . import test_matcher
+from . import test_screening_flow
+from . import test_payment_block
+from . import test_url_load
+from . import test_rpc
+from . import test_access_rpc
+from . import test_tours
+from . import test_provider
+from . import test_public_methods

@@ -1,1 +1,2 @@
-from . import screening_case_clear, screening_list_upload
+from . import screening_list_upload
+from . import screening_case_clear

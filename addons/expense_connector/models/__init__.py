@@ -1,9 +1,7 @@
-from . import (
-    expense_card_transaction,
-    expense_connector,
-    expense_demo,
-    finance_backend,
-    finance_mapping,
-    hr_expense,
-    hr_expense_sheet,
-)
+from . import finance_backend
+from . import finance_mapping
+from . import hr_expense
+from . import hr_expense_sheet
+from . import expense_card_transaction
+from . import expense_connector
+from . import expense_demo

@@ -1,10 +1,8 @@
-from . import (
-    test_access_rpc,
-    test_canonical,
-    test_cards,
-    test_contract_edges,
-    test_pull,
-    test_report_exceptions,
-    test_report_posting,
-    test_tours,
-)
+from . import test_canonical
+from . import test_report_posting
+from . import test_report_exceptions
+from . import test_pull
+from . import test_cards
+from . import test_tours
+from . import test_contract_edges
+from . import test_access_rpc

@@ -1,1 +1,2 @@
-from . import ops, webhook
+from . import webhook
+from . import ops

@@ -1,18 +1,16 @@
-from . import (
-    finance_audit_log,
-    finance_backend,
-    finance_backend_ops,
-    finance_backend_secret,
-    finance_correlated,
-    finance_mapping,
-    finance_sync_alert,
-    finance_sync_dashboard,
-    finance_sync_job,
-    finance_sync_job_type,
-    finance_sync_monitor,
-    finance_sync_worker,
-    finance_webhook_receipt,
-    res_config_settings,
-    res_config_settings_ops,
-    res_partner,
-)
+from . import finance_sync_job_type
+from . import finance_sync_job
+from . import finance_backend
+from . import finance_backend_secret
+from . import finance_webhook_receipt
+from . import finance_mapping
+from . import finance_audit_log
+from . import finance_sync_dashboard
+from . import res_config_settings
+from . import res_partner
+from . import finance_correlated
+from . import finance_sync_worker
+from . import finance_sync_monitor
+from . import finance_sync_alert
+from . import finance_backend_ops
+from . import res_config_settings_ops

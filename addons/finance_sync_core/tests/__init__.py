@@ -1,16 +1,14 @@
-from . import (
-    test_access,
-    test_alerts,
-    test_audit_log,
-    test_concurrency,
-    test_engine,
-    test_http_client,
-    test_job_pipeline,
-    test_ops,
-    test_pipeline_http,
-    test_secrets,
-    test_tours,
-    test_trace,
-    test_wakeup,
-    test_webhook,
-)
+from . import test_engine
+from . import test_http_client
+from . import test_job_pipeline
+from . import test_concurrency
+from . import test_secrets
+from . import test_audit_log
+from . import test_webhook
+from . import test_pipeline_http
+from . import test_access
+from . import test_tours
+from . import test_trace
+from . import test_ops
+from . import test_alerts
+from . import test_wakeup

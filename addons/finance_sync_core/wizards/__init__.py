@@ -1,1 +1,2 @@
-from . import finance_sync_job_resolve, finance_trace
+from . import finance_sync_job_resolve
+from . import finance_trace

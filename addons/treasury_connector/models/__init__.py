@@ -1,14 +1,12 @@
-from . import (
-    account_payment,
-    finance_backend,
-    res_partner_bank,
-    treasury_approval_rule,
-    treasury_cash_position,
-    treasury_cash_report,
-    treasury_connector,
-    treasury_demo,
-    treasury_forecast_line,
-    treasury_payment_batch,
-    treasury_payment_batch_approval,
-    treasury_readiness,
-)
+from . import finance_backend
+from . import account_payment
+from . import res_partner_bank
+from . import treasury_approval_rule
+from . import treasury_payment_batch_approval
+from . import treasury_payment_batch
+from . import treasury_cash_position
+from . import treasury_forecast_line
+from . import treasury_cash_report
+from . import treasury_readiness
+from . import treasury_connector
+from . import treasury_demo

@@ -1,1 +1,5 @@
-from . import test_batch, test_cash, test_engine, test_tours, test_transmission
+from . import test_engine
+from . import test_batch
+from . import test_transmission
+from . import test_cash
+from . import test_tours
