@@ -120,7 +120,7 @@ def sandbox_process(seed, today, settings):
                 break
             except requests.RequestException:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("bench_expense: the simulator did not start")
+                    raise SystemExit("bench_expense: the simulator did not start") from None
                 time.sleep(0.2)
         yield RemoteSandbox(base_url, SandboxApp(seed=seed, today=today, **settings).state)
     finally:

@@ -20,7 +20,6 @@ Usage: scripts/bench_matching.py [--lines 10000] [--items 20000] [--entries 1000
 import argparse
 import os
 import random
-import resource
 import subprocess
 import sys
 import time

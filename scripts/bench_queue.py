@@ -28,13 +28,13 @@ chaos: two Odoo servers with cron threads on one database, 5,000 jobs of mixed k
 import argparse
 import json
 import os
-import textwrap
 import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 import odoo

@@ -16,6 +16,7 @@ import os
 import re
 
 from lxml import etree
+
 from odoo.tests import TransactionCase, tagged
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -2,6 +2,7 @@
 treasury batch, the bank books the debit, the line reconciles by EndToEndId, and the platform
 hears ``paid`` — every step through the real job pipeline, every platform the simulator on a
 loopback socket. One correlation id then finds the whole chain."""
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.finance_sync_core.tests.common import ConnectorCase, shared_data_dir
@@ -108,7 +109,7 @@ class TestExpenseToBankChain(ConnectorCase):
             "backend_id": self.treasury_backend.id})
         payment.write({"treasury_batch_id": batch.id})
         batch.action_submit()
-        with self.assertRaises(Exception):
+        with self.assertRaises(UserError):
             batch.action_approve()  # four eyes: the creator cannot approve their own batch
         batch.with_user(self.approver).action_approve()
         batch.with_user(self.approver).action_release()

@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ADDONS_DIR = os.path.join(ROOT, "addons")
 ALLOWED_TOP_LEVEL = {
     "addons", "requirements.txt", "odoo.conf.example", "tests", "docs", "docker-compose.yml",
-    "README.md", ".ci", "scripts",
+    "README.md", ".ci", "scripts", ".pre-commit-config.yaml", ".pylintrc", "ruff.toml",
 }
 
 

@@ -10,7 +10,6 @@ guarded nor a standard ORM method.
 """
 import functools
 
-from odoo import _
 from odoo.exceptions import AccessError
 
 
@@ -23,7 +22,7 @@ def guarded(*groups):
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
             if not self.env.su and not any(self.env.user.has_group(group) for group in groups):
-                raise AccessError(_("You are not allowed to do this (%(action)s needs one of the groups %(groups)s).",
+                raise AccessError(self.env._("You are not allowed to do this (%(action)s needs one of the groups %(groups)s).",
                                     action=method.__name__, groups=", ".join(groups)))
             return method(self, *args, **kwargs)
 

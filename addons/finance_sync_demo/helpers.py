@@ -56,18 +56,18 @@ def demo_run_jobs(env, label, enqueue=None, max_seconds=DEMO_WORKER_SECONDS):
     """Demo data: call ``enqueue`` (a pull, a release...), then run the job worker in the
     install's transaction until the queue is drained. Never raises: a demo install must not
     fail because a platform misbehaves; a warning says what did not happen."""
-    from odoo.addons.finance_sync_core.worker import QueueWorker  # noqa: PLC0415
+    from odoo.addons.finance_sync_core.worker import QueueWorker
 
     if enqueue is not None:
         try:
             with env.cr.savepoint():
                 enqueue()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             _logger.warning("Demo data: %s failed (%s); its jobs are not run", label, exc)
             return 0
     try:
         done = QueueWorker(env, commit=False).run(max_seconds=max_seconds)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         _logger.warning("Demo data: %s: the job worker stopped (%s)", label, exc)
         return 0
     env.invalidate_all()  # the worker wrote through its own environment

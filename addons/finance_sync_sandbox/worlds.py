@@ -5,7 +5,8 @@ and the finance_sync_demo addon; no connector's business code imports it (the co
 depend on the sandbox)."""
 from odoo import Command
 
-from odoo.addons.finance_sync_sandbox.sandbox_server import config, data as sandbox_data
+from odoo.addons.finance_sync_sandbox.sandbox_server import config
+from odoo.addons.finance_sync_sandbox.sandbox_server import data as sandbox_data
 
 TAX_RATES = {"VAT21": 21.0, "VAT6": 6.0, "VAT0": 0.0}
 UNMAPPED_EMPLOYEE = "emp_20"  # every sandbox employee but this one exists in Odoo

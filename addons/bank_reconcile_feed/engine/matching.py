@@ -42,13 +42,12 @@ that pay no document (bank fees, salaries, card settlements, interest): rule ``r
 score ``RULE_AUTO_SCORE`` (reconciled automatically) or ``RULE_PROPOSE_SCORE``.
 """
 import re
-
-import re2
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import combinations
 
+import re2
 from rapidfuzz import fuzz
 
 from .names import PartnerNames, comparable, distinctive_words, name_keys

@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.finance_sync_core.guard import guarded
@@ -58,7 +58,7 @@ class AccountBankStatementLine(models.Model):
 
     def write(self, vals):
         if not self.env.su and PROTECTED_FIELDS.intersection(vals):
-            raise AccessError(_("The bank feed fields %s change only through the bank feed's actions.",
+            raise AccessError(self.env._("The bank feed fields %s change only through the bank feed's actions.",
                                 ", ".join(sorted(PROTECTED_FIELDS.intersection(vals)))))
         return super().write(vals)
 
@@ -67,7 +67,7 @@ class AccountBankStatementLine(models.Model):
         write statement lines, so the people who settle bank lines (accountants, and exception
         queue users) act through sudo once checked here; audit entries keep their name."""
         if not self.env.su and not any(self.env.user.has_group(group) for group in RECONCILERS):
-            raise AccessError(_("Only accountants and exception queue users settle bank lines."))
+            raise AccessError(self.env._("Only accountants and exception queue users settle bank lines."))
         self.check_access("read")
         return self.sudo()
 
@@ -87,7 +87,7 @@ class AccountBankStatementLine(models.Model):
         review (and to the exception queue) and is never reconciled automatically again."""
         for line in self._feed_sudo():
             if line.feed_match_state not in ("auto", "manual"):
-                raise UserError(_("Line %s was not reconciled by the bank feed.", line.display_name))
+                raise UserError(self.env._("Line %s was not reconciled by the bank feed.", line.display_name))
             how = line.feed_match_state
             items = line.move_id.line_ids.matched_debit_ids.debit_move_id | line.move_id.line_ids.matched_credit_ids.credit_move_id
             items -= line.move_id.line_ids
@@ -131,4 +131,4 @@ class AccountBankStatementLine(models.Model):
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
                 "views": [(self.env.ref("bank_reconcile_feed.account_bank_statement_line_view_form").id, "form")],
-                "name": _("Bank line")}
+                "name": self.env._("Bank line")}

@@ -6,10 +6,10 @@ from decimal import Decimal
 from psycopg2.extras import execute_values
 
 from odoo import Command, api, fields, models
-from odoo.addons.base.models.res_bank import sanitize_account_number
 from odoo.exceptions import UserError
 from odoo.tools import str2bool
 
+from odoo.addons.base.models.res_bank import sanitize_account_number
 from odoo.addons.finance_sync_core.exceptions import BusinessError
 
 from ..engine.matching import Item, Line, MatchIndex, compact

@@ -25,6 +25,7 @@ class BankReconcileProposal(models.Model):
 
     def _engine_proposal(self):
         from decimal import Decimal
+
         from ..engine.matching import Proposal
         self.ensure_one()
         return Proposal(tuple(self.move_line_ids.ids), self.score, self.rule, self.explanation or "",

@@ -1,6 +1,6 @@
 from decimal import Decimal
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..engine.matching import PatternError, Rule, compile_user_pattern
@@ -50,16 +50,16 @@ class BankReconcileRule(models.Model):
         for rule in self:
             texts = [t for t in (rule.match_label, rule.match_counterparty, rule.match_iban) if t]
             if not texts and not rule.amount_min and not rule.amount_max:
-                raise ValidationError(_("Rule %s needs at least one condition on text, counterparty, IBAN or amount.",
+                raise ValidationError(self.env._("Rule %s needs at least one condition on text, counterparty, IBAN or amount.",
                                         rule.name))
             if rule.amount_max and rule.amount_min > rule.amount_max:
-                raise ValidationError(_("Rule %s: 'Amount from' is above 'Amount up to'.", rule.name))
+                raise ValidationError(self.env._("Rule %s: 'Amount from' is above 'Amount up to'.", rule.name))
             if rule.match_mode == "regex":
                 for text in texts:
                     try:
                         compile_user_pattern(text)
                     except PatternError as error:
-                        raise ValidationError(_("Rule %(rule)s: this regular expression is refused: %(error)s. Rules run on "
+                        raise ValidationError(self.env._("Rule %(rule)s: this regular expression is refused: %(error)s. Rules run on "
                                                 "a linear-time engine (RE2) so a payer's text can never stall matching.",
                                                 rule=rule.name, error=error)) from None
 

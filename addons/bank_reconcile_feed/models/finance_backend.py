@@ -1,6 +1,6 @@
 import datetime
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.finance_sync_core.guard import guarded
@@ -48,9 +48,9 @@ class FinanceBackend(models.Model):
         stamp = fields.Datetime.now().strftime("%Y%m%d%H%M")
         for backend in self:
             if backend.kind != "bank":
-                raise UserError(_("%s is not a bank feed backend.", backend.name))
+                raise UserError(self.env._("%s is not a bank feed backend.", backend.name))
             if not backend.bank_journal_ids:
-                raise UserError(_("No bank journal uses %s as its feed: set it on the journal first.", backend.name))
+                raise UserError(self.env._("No bank journal uses %s as its feed: set it on the journal first.", backend.name))
             date_from = today - datetime.timedelta(days=backend.bank_pull_days)
             statements = backend.bank_pull_mode == "statements"
             for journal in backend.bank_journal_ids:

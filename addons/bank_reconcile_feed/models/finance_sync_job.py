@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.finance_sync_core.guard import guarded
@@ -26,6 +26,6 @@ class FinanceSyncJob(models.Model):
         self.ensure_one()
         line = self.bank_statement_line_id
         if not line:
-            raise UserError(_("This job is not about a bank line that still exists."))
+            raise UserError(self.env._("This job is not about a bank line that still exists."))
         self.env["bank.reconcile"].sudo()._refresh_proposals(line._feed_sudo())
         return line.action_open_feed_form()

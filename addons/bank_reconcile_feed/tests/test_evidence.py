@@ -4,7 +4,8 @@ that make automatic reconciliation dangerous stay with a person (pure engine).""
 import unittest
 from decimal import Decimal as D
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ..engine.matching import Item, Line, MatchIndex
 

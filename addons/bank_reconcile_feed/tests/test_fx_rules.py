@@ -3,11 +3,10 @@ company rate of the line's date within the exchange tolerance), the exchange dif
 by Odoo's reconciliation; configurable rules for lines that pay no document."""
 from decimal import Decimal
 
+from odoo import Command
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import tagged
 from odoo.tests.common import new_test_user
-
-from odoo import Command
 
 from .common import BE, BankFeedCase, camt053, camt_file
 

@@ -36,6 +36,7 @@ class TestStatementImport(BankFeedCase):
 
     def _parsed(self, data, index):
         import io
+
         from ..engine.camt import read_camt
         return read_camt(io.BytesIO(data))[index]
 
@@ -45,6 +46,7 @@ class TestStatementImport(BankFeedCase):
         self.run_worker()
         line = self.lines(self.journal_be)
         from psycopg2 import IntegrityError
+
         from odoo.tools import mute_logger
         with mute_logger("odoo.sql_db"), self.assertRaises(IntegrityError), self.env.cr.savepoint():
             line.copy({"feed_import_id": "ref:UNIQ1", "journal_id": self.journal_be.id})

@@ -2,7 +2,8 @@
 import unittest
 from decimal import Decimal as D
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ..engine.matching import Item, Line, MatchIndex, PatternError, Rule, compact, compile_user_pattern
 

@@ -246,7 +246,8 @@ class TestHostileFiles(unittest.TestCase):
         self.assertLess(peak - base, 20 * 1024, "parse grew RSS by %d KiB for a %d byte file" % (peak - base, size))
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 
 from .common import camt053, camt_file  # noqa: E402
 

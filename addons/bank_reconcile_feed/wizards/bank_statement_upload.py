@@ -1,10 +1,8 @@
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import AccessError, UserError
 
-from odoo.addons.finance_sync_core.guard import guarded
-
 from odoo.addons.finance_sync_core.exceptions import BusinessError
-
+from odoo.addons.finance_sync_core.guard import guarded
 
 # who uploads statements: accountants, and accounting administrators (Community's admin has
 # the Invoicing "Administrator" group but not "Show Full Accounting Features")
@@ -30,10 +28,10 @@ class BankStatementUpload(models.TransientModel):
         backend = self.sudo().backend_id
         if backend.company_id not in self.env.companies or backend.kind != "bank":
             # the import below runs as superuser: only a bank backend of the user's companies
-            raise AccessError(_("You may upload statements only to a bank backend of your companies."))
+            raise AccessError(self.env._("You may upload statements only to a bank backend of your companies."))
         try:
             jobs = self.env["bank.feed.import"].sudo()._upload(backend, self.filename or "statement", self.file)
         except BusinessError as exc:
             raise UserError(exc.message if hasattr(exc, "message") else str(exc)) from None
         return {"type": "ir.actions.act_window", "res_model": "finance.sync.job", "view_mode": "list,form",
-                "domain": [("id", "in", jobs.ids)], "name": _("Statement imports")}
+                "domain": [("id", "in", jobs.ids)], "name": self.env._("Statement imports")}

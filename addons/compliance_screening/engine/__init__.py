@@ -4,6 +4,6 @@ Nothing here imports Odoo: the model layer reads what it needs in bulk, calls th
 functions and writes the results in bulk. Tested directly and benchmarked
 (``scripts/bench_screening.py``).
 """
-from .records import Entry, ListParseError  # noqa: F401
+from .records import Entry, ListParseError
 
 __all__ = ["Entry", "ListParseError"]

@@ -30,8 +30,8 @@ from operator import add, ge, gt, mul
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .normalize import (LEGAL_WEIGHT, PARTICLE_WEIGHT as PARTICLE_W, filler_twin, fold, phonetic, spelling, tokens,
-                        weight)
+from .normalize import LEGAL_WEIGHT, filler_twin, fold, phonetic, spelling, tokens, weight
+from .normalize import PARTICLE_WEIGHT as PARTICLE_W
 
 DEFAULT_REVIEW = 0.86
 DEFAULT_BLOCK = 0.93

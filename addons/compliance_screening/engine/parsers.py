@@ -54,7 +54,7 @@ def _open(source, max_bytes=DEFAULT_MAX_BYTES):
         raw, close = io.BytesIO(bytes(source)), True
     elif isinstance(source, str):
         try:
-            raw, close = open(source, "rb"), True  # noqa: SIM115 - closed below
+            raw, close = open(source, "rb"), True
         except OSError as exc:
             raise ListParseError("cannot open %s: %s" % (source, exc.strerror)) from exc
     else:

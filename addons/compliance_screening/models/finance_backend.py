@@ -1,6 +1,6 @@
 import uuid
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 from odoo.addons.finance_sync_core.guard import guarded
@@ -42,9 +42,9 @@ class FinanceBackend(models.Model):
     def _check_screening_provider_settings(self):
         for rec in self.filtered(lambda b: b.kind == "screening_provider"):
             if not 0 < rec.screening_review_threshold <= rec.screening_block_threshold <= 1:
-                raise ValidationError(_("Thresholds: 0 < review <= strong match <= 1."))
+                raise ValidationError(self.env._("Thresholds: 0 < review <= strong match <= 1."))
             if not 1 <= rec.screening_batch_size <= 1000:
-                raise ValidationError(_("Partners per job must be between 1 and 1000."))
+                raise ValidationError(self.env._("Partners per job must be between 1 and 1000."))
 
     @api.depends("screening_list_versions")
     def _compute_screening_list_versions_text(self):
@@ -83,7 +83,7 @@ class FinanceBackend(models.Model):
         List = self.env["screening.list"].sudo().with_context(active_test=False)
         lst = List.search([("provider_backend_id", "=", self.id)], limit=1)
         if not lst:
-            lst = List.create({"name": _("Screening provider: %s", self.name), "code": "PROVIDER-%s" % self.id,
+            lst = List.create({"name": self.env._("Screening provider: %s", self.name), "code": "PROVIDER-%s" % self.id,
                                "kind": "provider", "source": "provider", "provider_backend_id": self.id,
                                "sequence": 100})
         return lst
@@ -94,8 +94,8 @@ class FinanceBackend(models.Model):
         matches, bad, versions = self._screening_adapter().screen(
             [query("connection-test", "Connection Test", "organization")], key_prefix="test")
         if bad:
-            return _("The provider answered, but not per the contract: %s", "; ".join(bad.values()))
-        return _("The provider screened a test name (%(lists)s list(s) reported).", lists=len(versions))
+            return self.env._("The provider answered, but not per the contract: %s", "; ".join(bad.values()))
+        return self.env._("The provider screened a test name (%(lists)s list(s) reported).", lists=len(versions))
 
     def _webhook_event_job_types(self):
         events = super()._webhook_event_job_types()
@@ -107,4 +107,4 @@ class FinanceBackend(models.Model):
     def action_screening_provider_rescreen(self):
         """Screen every partner of the companies using this provider again."""
         jobs = self.env["screening.provider"]._enqueue_full(self, key_prefix="manual:%s" % uuid.uuid4().hex)
-        return self._notification(_("%s screening job(s) queued.", len(jobs)), "success")
+        return self._notification(self.env._("%s screening job(s) queued.", len(jobs)), "success")

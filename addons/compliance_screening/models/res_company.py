@@ -1,6 +1,6 @@
 import uuid
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 SCREENING_MODES = [
@@ -25,9 +25,9 @@ class ResCompany(models.Model):
     def _check_screening_provider(self):
         for company in self:
             if company.screening_mode != "local" and not company.screening_provider_id:
-                raise ValidationError(_("Choose the screening provider backend of %s.", company.name))
+                raise ValidationError(self.env._("Choose the screening provider backend of %s.", company.name))
             if company.screening_provider_id and company.screening_provider_id.kind != "screening_provider":
-                raise ValidationError(_("%s is not a screening provider backend.", company.screening_provider_id.name))
+                raise ValidationError(self.env._("%s is not a screening provider backend.", company.screening_provider_id.name))
 
     def write(self, vals):
         before = {company: company._screening_provider() for company in self} \

@@ -1,7 +1,7 @@
 import hashlib
 import json
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from odoo.addons.finance_sync_core import protection
 
@@ -203,9 +203,9 @@ class ResPartner(models.Model):
         backend = self.env["screening.list"]._screening_backend()
         items = [{"payload": {"partner_ids": ids[i:i + RESCREEN_CHUNK], "entry_ids": entry_ids},
                   "key": "rescreen:%s:%d" % (key_prefix, i // RESCREEN_CHUNK),
-                  "summary": _("Rescreen partners %(start)s-%(end)s (%(kind)s)", start=i + 1,
+                  "summary": self.env._("Rescreen partners %(start)s-%(end)s (%(kind)s)", start=i + 1,
                                end=min(i + RESCREEN_CHUNK, len(ids)),
-                               kind=_("delta") if entry_ids is not None else _("full"))}
+                               kind=self.env._("delta") if entry_ids is not None else self.env._("full"))}
                  for i in range(0, len(ids), RESCREEN_CHUNK)]
         if not items:
             return self.env["finance.sync.job"]
@@ -249,7 +249,7 @@ class ResPartner(models.Model):
             mine = cases.filtered(lambda c, p=partner: c.partner_id in (p | p.commercial_partner_id))
             texts = [pending[p.id] for p in (partner | partner.commercial_partner_id) if p.id in pending]
             if mine:
-                texts.append(_("sanctions screening %s", "; ".join(c._describe() for c in mine)))
+                texts.append(self.env._("sanctions screening %s", "; ".join(c._describe() for c in mine)))
             if texts:
                 text = "; ".join(texts)
                 reasons[partner.id] = "%s; %s" % (reasons[partner.id], text) if reasons.get(partner.id) else text

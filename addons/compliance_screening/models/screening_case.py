@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.finance_sync_core import protection
@@ -117,7 +117,7 @@ class ScreeningCase(models.Model):
         for rec in self:
             # sudo: the provider's name, for case readers who may not read backends (accountants)
             provider = rec.sudo().provider_backend_id
-            rec.source_name = provider.name if provider else _("Local engine")
+            rec.source_name = provider.name if provider else self.env._("Local engine")
 
     @api.model
     def _block_potential(self):
@@ -143,7 +143,7 @@ class ScreeningCase(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not protection.is_internal(self):
-            raise AccessError(_("Screening cases are opened by the screening, not by hand."))
+            raise AccessError(self.env._("Screening cases are opened by the screening, not by hand."))
         for vals in vals_list:
             if vals.get("name", "/") == "/":
                 vals["name"] = self.env["ir.sequence"].sudo().next_by_code("screening.case") or "/"
@@ -152,7 +152,7 @@ class ScreeningCase(models.Model):
         return cases
 
     def write(self, vals):
-        protection.check(self, vals, self._protected_fields(), _(
+        protection.check(self, vals, self._protected_fields(), self.env._(
             "A screening case's state, match and decision change only through its actions "
             "(clear, approve, reject, confirm, reopen): %s", ", ".join(sorted(set(vals) & self._protected_fields()))))
         return super().write(vals)
@@ -165,7 +165,7 @@ class ScreeningCase(models.Model):
 
     def _describe(self):
         self.ensure_one()
-        return _("%(case)s: %(partner)s may be %(list)s %(uid)s '%(entry)s' (%(strength)s, score %(score).2f)",
+        return self.env._("%(case)s: %(partner)s may be %(list)s %(uid)s '%(entry)s' (%(strength)s, score %(score).2f)",
                  case=self.name, partner=self.partner_id.display_name, list=self.list_id.code, uid=self.entry_id.uid,
                  entry=self.entry_id.name, strength=dict(self._fields["strength"].selection).get(self.strength),
                  score=self.score)
@@ -177,7 +177,7 @@ class ScreeningCase(models.Model):
             # the job runs on the case's company backend, so it follows the same record rules
             backend = Backend._screening_backend_for(case.company_id or self.env.company)
             job = backend._enqueue("screening.case_review", payload={"case_id": case.id}, key="case:%s" % case.id,
-                                  summary=_("Screening case %(case)s - %(partner)s", case=case.name,
+                                  summary=self.env._("Screening case %(case)s - %(partner)s", case=case.name,
                                             partner=case.partner_id.display_name))
             protection.internal(case.sudo()).job_id = job
 
@@ -213,7 +213,7 @@ class ScreeningCase(models.Model):
         Approval = protection.internal(self.env["screening.case.approval"].sudo())
         for case in self:
             if case.approval_ids.filtered(lambda a: a.user_id.id == self.env.uid):
-                raise UserError(_("Four eyes: you already took part in the decision on %s; another officer must "
+                raise UserError(self.env._("Four eyes: you already took part in the decision on %s; another officer must "
                                   "approve it.", case.name))
         return Approval.create([{"case_id": case.id, "user_id": self.env.uid, "kind": kind} for case in self])
 
@@ -223,7 +223,7 @@ class ScreeningCase(models.Model):
         user_partner = self.env.user.partner_id
         for case in self:
             if user_partner and user_partner in (case.partner_id | case.partner_id.commercial_partner_id):
-                raise UserError(_("%s screens your own contact: another officer must decide it.", case.name))
+                raise UserError(self.env._("%s screens your own contact: another officer must decide it.", case.name))
 
     def _drop_approvals(self):
         protection.internal(self.sudo().approval_ids).unlink()
@@ -234,18 +234,18 @@ class ScreeningCase(models.Model):
         second person (four eyes): the first proposes, another approves."""
         self.check_access("write")
         if not isinstance(reason, str) or not reason.strip():
-            raise UserError(_("Give the reason why this is not the listed party."))
+            raise UserError(self.env._("Give the reason why this is not the listed party."))
         now = fields.Datetime.now()
         for case in self:
             if case.state != "open":
-                raise UserError(_("%s is not open.", case.name))
+                raise UserError(self.env._("%s is not open.", case.name))
             case._check_not_own_party()
             if case.strength == "strong":
                 case._record_approval("propose")
                 case._write_decision({"state": "to_approve", "clear_reason": reason})
                 case._audit("clear_proposed", "clearing proposed (needs a second person)", reason=reason,
                             proposed_by=self.env.uid)
-                case.message_post(body=_("Clearing proposed: %s. A second person must approve.", reason))
+                case.message_post(body=self.env._("Clearing proposed: %s. A second person must approve.", reason))
             else:
                 case._record_approval("clear")
                 case._finish_clear(reason, now)
@@ -258,12 +258,12 @@ class ScreeningCase(models.Model):
         now = fields.Datetime.now()
         for case in self:
             if case.state != "to_approve":
-                raise UserError(_("%s has no clearing to approve.", case.name))
+                raise UserError(self.env._("%s has no clearing to approve.", case.name))
             proposal = case.approval_ids.filtered(lambda a: a.kind == "propose")
             if not proposal:
-                raise UserError(_("%s has no recorded proposal to approve.", case.name))
+                raise UserError(self.env._("%s has no recorded proposal to approve.", case.name))
             if self.env.uid in proposal.user_id.ids:
-                raise UserError(_("Four eyes: %s was proposed for clearing by you; another person must approve it.",
+                raise UserError(self.env._("Four eyes: %s was proposed for clearing by you; another person must approve it.",
                                   case.name))
             case._check_not_own_party()
             case._record_approval("approve")
@@ -277,7 +277,7 @@ class ScreeningCase(models.Model):
         self._audit("clear", "cleared as false positive", reason=reason,
                     proposed_by=self.clear_requested_uid.id or self.env.uid, approved_by=self.env.uid,
                     decided_by=sorted(self.approval_ids.user_id.ids))
-        self.message_post(body=_("Cleared as a false positive: %s", reason))
+        self.message_post(body=self.env._("Cleared as a false positive: %s", reason))
         self._release_review()
 
     @guarded(OFFICER)
@@ -286,7 +286,7 @@ class ScreeningCase(models.Model):
         self.check_access("write")
         for case in self:
             if case.state != "to_approve":
-                raise UserError(_("%s has no clearing to reject.", case.name))
+                raise UserError(self.env._("%s has no clearing to reject.", case.name))
             case._write_decision({"state": "open", "clear_reason": False})
             case._audit("clear_rejected", "proposed clearing rejected",
                         proposed_by=case.clear_requested_uid.id)
@@ -299,12 +299,12 @@ class ScreeningCase(models.Model):
         self.check_access("write")
         for case in self:
             if case.state not in OPEN_STATES:
-                raise UserError(_("%s is already decided.", case.name))
+                raise UserError(self.env._("%s is already decided.", case.name))
             case._drop_approvals()
             case._write_decision({"state": "confirmed", "clear_reason": False, "decided_uid": self.env.uid,
                                   "decided_at": fields.Datetime.now()})
             case._audit("confirm", "confirmed match: partner blocked")
-            case.message_post(body=_("Confirmed as a true match: payments to this partner are blocked."))
+            case.message_post(body=self.env._("Confirmed as a true match: payments to this partner are blocked."))
         self._release_review()
         return True
 
@@ -314,7 +314,7 @@ class ScreeningCase(models.Model):
         self.check_access("write")
         for case in self:
             if case.state not in ("cleared", "confirmed"):
-                raise UserError(_("%s is not decided.", case.name))
+                raise UserError(self.env._("%s is not decided.", case.name))
             case._drop_approvals()
             case._write_decision({"state": "open", "decided_uid": False, "decided_at": False,
                                   "clear_reason": False, "clear_expires_at": False})
@@ -325,7 +325,7 @@ class ScreeningCase(models.Model):
     def action_open_clear_wizard(self):
         self.check_access("write")
         return {"type": "ir.actions.act_window", "res_model": "screening.case.clear", "view_mode": "form",
-                "target": "new", "name": _("Clear as false positive"),
+                "target": "new", "name": self.env._("Clear as false positive"),
                 "context": {"default_case_ids": self.ids}}
 
     @guarded(OFFICER)

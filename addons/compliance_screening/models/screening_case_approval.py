@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
 from odoo.addons.finance_sync_core import protection
@@ -26,13 +26,13 @@ class ScreeningCaseApproval(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not protection.is_internal(self):
-            raise AccessError(_("Decisions on screening cases are recorded by the case's actions only."))
+            raise AccessError(self.env._("Decisions on screening cases are recorded by the case's actions only."))
         return super().create(vals_list)
 
     def write(self, vals):
-        raise AccessError(_("A recorded decision on a screening case cannot be changed."))
+        raise AccessError(self.env._("A recorded decision on a screening case cannot be changed."))
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_internal(self):
         if not protection.is_internal(self):
-            raise AccessError(_("A recorded decision on a screening case cannot be deleted."))
-        return super().unlink()
+            raise AccessError(self.env._("A recorded decision on a screening case cannot be deleted."))

@@ -4,7 +4,7 @@ import tempfile
 import uuid
 from datetime import timedelta
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.finance_sync_core import protection
@@ -67,15 +67,15 @@ class ScreeningList(models.Model):
         for rec in self:
             if (rec.kind == "provider") != (rec.source == "provider") or \
                     (rec.source == "provider") != bool(rec.provider_backend_id):
-                raise ValidationError(_("Only a screening provider backend keeps a list of provider hits."))
+                raise ValidationError(self.env._("Only a screening provider backend keeps a list of provider hits."))
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_matched(self):
         # deleting a list would delete its entries and, with them, every case on them: the
         # decisions and the payment blocks. A list that ever matched is archived instead.
         if self.env["screening.case"].sudo().with_context(active_test=False).search_count(
                 [("entry_id.list_id", "in", self.ids)], limit=1):
-            raise UserError(_("A list whose entries matched partners keeps its screening cases: archive it instead."))
-        return super().unlink()
+            raise UserError(self.env._("A list whose entries matched partners keeps its screening cases: archive it instead."))
 
     # ------------------------------------------------------------------ loading
     def _parse(self, files):
@@ -89,7 +89,7 @@ class ScreeningList(models.Model):
         (the current one when the content did not change)."""
         self.ensure_one()
         if self.source == "provider":
-            raise UserError(_("%s records a screening provider's hits: it has no files to load.", self.name))
+            raise UserError(self.env._("%s records a screening provider's hits: it has no files to load.", self.name))
         digest = hashlib.sha256()
         for role in sorted(files):
             data = files[role]
@@ -168,7 +168,7 @@ class ScreeningList(models.Model):
     def action_load_now(self):
         for rec in self:
             if rec.source != "url" or not rec.url:
-                raise UserError(_("List %s has no URL: upload a file instead.", rec.name))
+                raise UserError(self.env._("List %s has no URL: upload a file instead.", rec.name))
             rec._enqueue_load(key_suffix="manual:%s" % uuid.uuid4().hex)  # every press loads
         return True
 
@@ -176,7 +176,7 @@ class ScreeningList(models.Model):
         self.ensure_one()
         return self._load_backend()._enqueue(
             "screening.list_load", payload={"list_id": self.id}, key="screening-load:%s:%s" % (self.id, key_suffix),
-            summary=_("Load sanctions list %s", self.name))
+            summary=self.env._("Load sanctions list %s", self.name))
 
     @api.model
     def _cron_schedule_loads(self):
@@ -224,11 +224,11 @@ class ScreeningList(models.Model):
         """Screen every partner against every entry (on demand), in jobs of RESCREEN_CHUNK partners."""
         jobs = self.env["res.partner"]._screening_enqueue_rescreen(None, key_prefix="full:%s" % uuid.uuid4().hex)
         return {"type": "ir.actions.client", "tag": "display_notification",
-                "params": {"message": _("%s rescreen job(s) queued.", len(jobs)), "type": "success"}}
+                "params": {"message": self.env._("%s rescreen job(s) queued.", len(jobs)), "type": "success"}}
 
     @guarded("finance_sync_core.group_finance_sync_manager")
     def action_open_upload(self):
         self.ensure_one()
         return {"type": "ir.actions.act_window", "res_model": "screening.list.upload", "view_mode": "form",
-                "target": "new", "name": _("Upload list file"), "context": {"default_list_id": self.id}}
+                "target": "new", "name": self.env._("Upload list file"), "context": {"default_list_id": self.id}}
 

@@ -1,7 +1,8 @@
 """Matching engine: perturbations of real list names, clean names, explanations, properties."""
 import unittest
 
-from hypothesis import assume, given, settings, strategies as st
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from ..engine import matcher, parsers
 from ..engine.normalize import filler_twin, fold, phonetic, tokens, weight

@@ -1,7 +1,7 @@
 import base64
 import binascii
 
-from odoo import _, fields, models
+from odoo import fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.finance_sync_core.guard import guarded
@@ -35,7 +35,7 @@ class ScreeningListUpload(models.TransientModel):
                 if self.file_add:
                     files["add"] = base64.b64decode(self.file_add)
         except (binascii.Error, ValueError) as exc:
-            raise UserError(_("The upload could not be decoded.")) from exc
+            raise UserError(self.env._("The upload could not be decoded.")) from exc
         return files
 
     @guarded("finance_sync_core.group_finance_sync_manager")
@@ -44,7 +44,7 @@ class ScreeningListUpload(models.TransientModel):
         try:
             version = self.list_id._load_files(self._files(), origin="upload")
         except ListParseError as exc:
-            raise UserError(_("The file was refused: %s\nThe current version of %s stays in use.",
+            raise UserError(self.env._("The file was refused: %s\nThe current version of %s stays in use.",
                               exc.message, self.list_id.name)) from exc
         return {"type": "ir.actions.act_window", "res_model": "screening.list.version", "res_id": version.id,
                 "view_mode": "form", "target": "current"}

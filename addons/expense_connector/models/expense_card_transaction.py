@@ -2,7 +2,7 @@ import datetime
 
 import psycopg2
 
-from odoo import Command, _, api, fields, models
+from odoo import Command, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from odoo.addons.finance_sync_core import protection
@@ -51,7 +51,7 @@ class ExpenseCardTransaction(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not protection.is_internal(self):
-            raise AccessError(_("Card transactions come from the expense platform only."))
+            raise AccessError(self.env._("Card transactions come from the expense platform only."))
         return super().create(vals_list)
 
     def write(self, vals):
@@ -59,11 +59,11 @@ class ExpenseCardTransaction(models.Model):
         protection.check(self, vals, set(self._fields) - set(models.MAGIC_COLUMNS))
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_posted_spend(self):
         # a deleted transaction would be recorded and its spend posted again by the next pull
         if self.filtered("move_id") and not protection.is_internal(self):
-            raise UserError(_("A card transaction with a posted spend entry cannot be deleted."))
-        return super().unlink()
+            raise UserError(self.env._("A card transaction with a posted spend entry cannot be deleted."))
 
     @api.depends("status", "move_id", "reversal_move_id", "claim_expense_id")
     def _compute_state(self):

@@ -1,6 +1,6 @@
 import logging
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.finance_sync_core.exceptions import CursorExpired, FinanceSyncError
@@ -59,9 +59,9 @@ class FinanceBackend(models.Model):
     def _check_expense_settings(self):
         for rec in self.filtered(lambda b: b.kind == "expense"):
             if not 1 <= rec.expense_page_size <= 1000 or rec.expense_receipt_max_kb < 1:
-                raise ValidationError(_("Page size must be 1-1000 and the receipt limit positive."))
+                raise ValidationError(self.env._("Page size must be 1-1000 and the receipt limit positive."))
             if rec.expense_tax_tolerance < 0 or rec.expense_receipt_missing_days < 0:
-                raise ValidationError(_("The tax tolerance and the receipt delay cannot be negative."))
+                raise ValidationError(self.env._("The tax tolerance and the receipt delay cannot be negative."))
 
     # ------------------------------------------------------------------ core hooks
     def _webhook_event_job_types(self):
@@ -76,7 +76,7 @@ class FinanceBackend(models.Model):
         # contract calls only (a conforming server has nothing else): a token, then a one-item
         # page of the report listing the pull makes
         listed = self._expense_adapter().probe()
-        return _("The expense platform issued a token and listed %(count)s report(s) of its first page.", count=listed)
+        return self.env._("The expense platform issued a token and listed %(count)s report(s) of its first page.", count=listed)
 
     def _expense_adapter(self):
         self.ensure_one()
@@ -98,7 +98,7 @@ class FinanceBackend(models.Model):
                 # keep what earlier pages queued (and the mark they moved); the next run re-reads
                 # from the mark, and the other backends still pull
                 _logger.warning("Backend %s: pull stopped: %s (%s)", backend.id, exc.code, exc.message)
-                backend.message_post(body=_("Pull stopped: %(message)s (%(code)s)", message=exc.message, code=exc.code))
+                backend.message_post(body=self.env._("Pull stopped: %(message)s (%(code)s)", message=exc.message, code=exc.code))
             self.env["ir.cron"]._notify_progress(done=done, remaining=len(backends) - done)
         return True
 
@@ -110,8 +110,8 @@ class FinanceBackend(models.Model):
         jobs = self.env["finance.sync.job"]
         for backend in self:
             if backend.kind != "expense":
-                raise UserError(_("%s is not an expense platform backend.", backend.name))
-            jobs |= backend._queue_pull_now("expense.pull", {}, _("Pull now: reports and card transactions of %s", backend.name))
+                raise UserError(self.env._("%s is not an expense platform backend.", backend.name))
+            jobs |= backend._queue_pull_now("expense.pull", {}, self.env._("Pull now: reports and card transactions of %s", backend.name))
         return self._notify_queued(jobs)
 
     @api.model

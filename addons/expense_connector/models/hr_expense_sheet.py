@@ -1,7 +1,6 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from odoo.addons.finance_sync_core import protection
-
 from odoo.addons.finance_sync_core.guard import guarded
 
 
@@ -48,7 +47,7 @@ class HrExpenseSheet(models.Model):
         return super().create(vals_list)
 
     def write(self, vals):
-        protection.check(self, vals, self._expense_protected, _(
+        protection.check(self, vals, self._expense_protected, self.env._(
             "The expense platform fields of a report are set by the sync only: %s",
             ", ".join(sorted(self._expense_protected & set(vals)))))
         return super().write(vals)

@@ -65,7 +65,7 @@ def _serve_db_gated(self):
     if self.httprequest.path.startswith(PREFIX):
         try:
             refusal = _gate(self)
-        except Exception:  # noqa: BLE001 - never a 500 to an outside party; logged
+        except Exception:
             _logger.exception("Webhook gate failed")
             refusal = _answer(400, "bad_request")
         if refusal is not None:

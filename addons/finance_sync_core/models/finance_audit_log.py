@@ -4,7 +4,7 @@ from functools import partial
 
 from psycopg2.extras import execute_values
 
-from odoo import SUPERUSER_ID, _, api, fields, models, sql_db
+from odoo import SUPERUSER_ID, api, fields, models, sql_db
 from odoo.exceptions import AccessError
 from odoo.modules.registry import Registry
 from odoo.tools import config
@@ -65,13 +65,13 @@ class FinanceAuditLog(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        raise AccessError(_("The audit log is written by the suite itself (finance.audit.log._append)."))
+        raise AccessError(self.env._("The audit log is written by the suite itself (finance.audit.log._append)."))
 
     def write(self, vals):
-        raise AccessError(_("The audit log is append-only."))
+        raise AccessError(self.env._("The audit log is append-only."))
 
     def unlink(self):
-        raise AccessError(_("The audit log is append-only."))
+        raise AccessError(self.env._("The audit log is append-only."))
 
     @staticmethod
     def _content(date, user_id, company_id, action, res_model, res_id, description, data, correlation_id):
@@ -157,11 +157,11 @@ class FinanceAuditLog(models.Model):
         none); the whole chain is verified whatever they are."""
         ok, count, broken, reason = self._verify_chain()
         if ok:
-            message, kind = _("Audit chain intact: %s entries verified.", count), "success"
+            message, kind = self.env._("Audit chain intact: %s entries verified.", count), "success"
         else:
-            message, kind = _("Audit chain BROKEN at entry %(id)s: %(reason)s.", id=broken, reason=reason), "danger"
+            message, kind = self.env._("Audit chain BROKEN at entry %(id)s: %(reason)s.", id=broken, reason=reason), "danger"
         return {"type": "ir.actions.client", "tag": "display_notification",
-                "params": {"title": _("Verify chain"), "message": message, "type": kind, "sticky": not ok}}
+                "params": {"title": self.env._("Verify chain"), "message": message, "type": kind, "sticky": not ok}}
 
 
 def _seal_after_commit(dbname):

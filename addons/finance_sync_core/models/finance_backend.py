@@ -5,8 +5,9 @@ import os
 import secrets
 from urllib.parse import urlsplit
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 
 from .. import protection, webhook_gate
 from ..engine import states as S
@@ -105,7 +106,7 @@ class FinanceBackend(models.Model):
         for rec in self:
             for field in SECRET_FIELDS:
                 rec[field] = False  # write-only: never shown, never returned by read()
-            rec.secrets_set = ", ".join(sorted(names.get(rec.id, []))) or _("none")
+            rec.secrets_set = ", ".join(sorted(names.get(rec.id, []))) or self.env._("none")
 
     def _set_secret(self, field):
         for rec in self:
@@ -178,15 +179,15 @@ class FinanceBackend(models.Model):
     def _check_base_url(self):
         for rec in self:
             if rec.base_url and not rec.base_url.startswith(("http://", "https://")):
-                raise ValidationError(_("The base URL must start with http:// or https://"))
+                raise ValidationError(self.env._("The base URL must start with http:// or https://"))
 
     @api.constrains("connect_timeout", "read_timeout", "max_response_kb", "breaker_threshold", "breaker_cooldown")
     def _check_limits(self):
         for rec in self:
             if rec.connect_timeout <= 0 or rec.read_timeout <= 0 or rec.max_response_kb <= 0:
-                raise ValidationError(_("Timeouts and the response size limit must be positive."))
+                raise ValidationError(self.env._("Timeouts and the response size limit must be positive."))
             if rec.breaker_threshold < 1 or rec.breaker_cooldown < 1:
-                raise ValidationError(_("The circuit breaker needs a threshold and a cool-down of at least 1."))
+                raise ValidationError(self.env._("The circuit breaker needs a threshold and a cool-down of at least 1."))
 
     @api.model
     def _secret_origin_fields(self):
@@ -224,9 +225,9 @@ class FinanceBackend(models.Model):
             names = ", ".join(sorted(stored.mapped("name")))
             stored.unlink()
             rec.invalidate_recordset(list(SECRET_FIELDS) + ["secrets_set"])
-            message = _("The address secrets are sent to changed (%(old)s -> %(new)s): the stored secrets "
+            message = self.env._("The address secrets are sent to changed (%(old)s -> %(new)s): the stored secrets "
                         "(%(names)s) were cleared so they are never sent to the new host. Enter them again.",
-                        old=before.get(rec.id) or _("none"), new=rec._secret_origin() or _("none"), names=names)
+                        old=before.get(rec.id) or self.env._("none"), new=rec._secret_origin() or self.env._("none"), names=names)
             self.env["finance.audit.log"]._append(
                 "backend.secrets_cleared", rec, "Secrets cleared after an origin change: %s" % names,
                 data={"old_origin": before.get(rec.id), "new_origin": rec._secret_origin()})
@@ -243,12 +244,12 @@ class FinanceBackend(models.Model):
         if not self.env.su:  # data files (superuser) may create an active backend; people activate it
             for vals in vals_list:
                 protection.check(self, vals, PROTECTED_FIELDS,
-                                 _("A new backend starts in draft with a fresh webhook token: use its buttons."))
+                                 self.env._("A new backend starts in draft with a fresh webhook token: use its buttons."))
         return super().create(vals_list)
 
     def write(self, vals):
         protection.check(self, vals, PROTECTED_FIELDS,
-                         _("Backend state, circuit breaker and webhook token change through their buttons only."))
+                         self.env._("Backend state, circuit breaker and webhook token change through their buttons only."))
         moved = self._secret_origin_fields() & set(vals)
         before = {rec.id: rec._secret_origin() for rec in self} if moved else {}
         secrets_given = {k: vals[k] for k in SECRET_FIELDS if k in vals}
@@ -329,8 +330,8 @@ class FinanceBackend(models.Model):
         try:
             detail = self._test_connection()
         except FinanceSyncError as exc:
-            return self._notification(_("Connection failed: %(msg)s (%(code)s)", msg=exc.message, code=exc.code), "danger")
-        return self._notification(_("Connection works. %s", detail or ""), "success")
+            return self._notification(self.env._("Connection failed: %(msg)s (%(code)s)", msg=exc.message, code=exc.code), "danger")
+        return self._notification(self.env._("Connection works. %s", detail or ""), "success")
 
     def _queue_pull_now(self, job_type, payload, summary):
         """A person's "Pull now": queue one ``job_type`` job, or return the one already waiting.
@@ -373,9 +374,9 @@ class FinanceBackend(models.Model):
         client = self._http_client()
         if self.auth_method == "oauth2":
             client.auth.fetch_token(client)
-            return _("A token was issued.")
+            return self.env._("A token was issued.")
         response = client.request("GET", "/", expect="bytes")
-        return _("HTTP %s", response.status)
+        return self.env._("HTTP %s", response.status)
 
     # ------------------------------------------------------------------ HTTP client
     def _http_client(self):
@@ -383,7 +384,7 @@ class FinanceBackend(models.Model):
         from ..http_client import ApiClient, ApiKeyAuth, HmacAuth, NoAuth, OAuth2ClientCredentials
         self.ensure_one()
         if not self.base_url:
-            raise UserError(_("Backend %s has no base URL.", self.name))
+            raise UserError(self.env._("Backend %s has no base URL.", self.name))
         if self.auth_method == "api_key":
             auth = ApiKeyAuth(self._secret("api_key"))
         elif self.auth_method == "hmac":
@@ -470,7 +471,7 @@ class FinanceBackend(models.Model):
             for cron in self._worker_crons():
                 cron._trigger(at=moment)
             return
-        self.env.cr.execute("NOTIFY %s" % NOTIFY_CHANNEL)
+        self.env.cr.execute(SQL("NOTIFY %s", SQL.identifier(NOTIFY_CHANNEL)))
         if "now" not in data:
             data.add("now")
             self.env.cr.precommit.add(self._wake_crons_unless_listened)

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..guard import guarded
@@ -89,8 +89,8 @@ class FinanceMapping(models.Model):
                 if matches:
                     break
             if len(matches) != 1:
-                raise UserError(_("%(kind)s %(name)r: %(n)s records match, give an exact name.",
-                                  kind=rec.kind, name=rec.value_name, n=len(matches) or _("no")))
+                raise UserError(self.env._("%(kind)s %(name)r: %(n)s records match, give an exact name.",
+                                  kind=rec.kind, name=rec.value_name, n=len(matches) or self.env._("no")))
             rec.value_ref = "%s,%s" % (model, matches[0][0])
 
     @api.constrains("kind", "value_ref")
@@ -98,7 +98,7 @@ class FinanceMapping(models.Model):
         kinds = self._kind_models()
         for rec in self:
             if rec.value_ref and rec.value_ref._name != kinds.get(rec.kind):
-                raise ValidationError(_("A %(kind)s mapping must point to a %(model)s record.",
+                raise ValidationError(self.env._("A %(kind)s mapping must point to a %(model)s record.",
                                         kind=rec.kind, model=kinds.get(rec.kind)))
 
     @api.constrains("value_ref")
@@ -110,14 +110,14 @@ class FinanceMapping(models.Model):
                 continue
             value = value.sudo().with_context(active_test=False).exists()
             if not value:
-                raise ValidationError(_("The %(kind)s chosen for %(code)s no longer exists.",
+                raise ValidationError(self.env._("The %(kind)s chosen for %(code)s no longer exists.",
                                         kind=rec.kind, code=rec.external_code))
             if value._active_name and not value[value._active_name]:
-                raise ValidationError(_(
+                raise ValidationError(self.env._(
                     "%(value)s is archived: a mapping cannot point to it (code %(code)s). Unarchive it, "
                     "or choose an active %(kind)s.", value=value.display_name, code=rec.external_code, kind=rec.kind))
             if value._name == "account.account" and value.deprecated:
-                raise ValidationError(_("Account %(value)s is deprecated: a mapping cannot point to it (code %(code)s).",
+                raise ValidationError(self.env._("Account %(value)s is deprecated: a mapping cannot point to it (code %(code)s).",
                                         value=value.display_name, code=rec.external_code))
 
     # ------------------------------------------------------------------ CSV import
@@ -152,16 +152,16 @@ class FinanceMapping(models.Model):
             if len(found) == 1:
                 continue
             if found:
-                message = _(
+                message = self.env._(
                     "Backend %(name)r is ambiguous: %(count)s backends have this name (%(which)s). Rename one of "
                     "them, or give the backend's external id (column backend_id/id) or database id "
                     "(column backend_id/.id) instead of its name.",
                     name=name, count=len(found),
                     which=", ".join("id %s, %s" % (b.id, b.company_id.name) for b in found))
             else:
-                message = _("Backend %(name)r does not exist (or is not one of your companies'): create it under "
+                message = self.env._("Backend %(name)r does not exist (or is not one of your companies'): create it under "
                             "Finance Sync > Backends first, or correct the name. Known backends: %(known)s.",
-                            name=name, known=", ".join(Backend.search([]).mapped("name")) or _("none"))
+                            name=name, known=", ".join(Backend.search([]).mapped("name")) or self.env._("none"))
             messages.append({"type": "error", "message": message, "field": "backend_id",
                              "record": row_index, "rows": {"from": row_index, "to": row_index}})
         return messages

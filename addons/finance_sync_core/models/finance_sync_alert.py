@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from markupsafe import Markup, escape
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from ..engine import states as S
 
@@ -72,14 +72,14 @@ class FinanceSyncAlert(models.Model):
             if user:
                 job.activity_schedule(
                     activity_type_id=todo.id, user_id=user.id,
-                    summary=_("Exception past its SLA (%s h)", int(sla)),
-                    note=escape(_("%(code)s: %(message)s", code=job.error_code or "", message=job.error_message or "")))
+                    summary=self.env._("Exception past its SLA (%s h)", int(sla)),
+                    note=escape(self.env._("%(code)s: %(message)s", code=job.error_code or "", message=job.error_message or "")))
         for backend in fresh.backend_id:
             mine = fresh.filtered(lambda j: j.backend_id == backend)
             items = Markup("").join(Markup("<li>%s</li>") % (j.summary or j.display_name or "#%d" % j.id) for j in mine)
             backend.message_post(
                 body=Markup("<p>%s</p><ul>%s</ul>") % (
-                    _("%(count)s exception(s) passed the %(sla)s h SLA:", count=len(mine), sla=int(sla)), items),
+                    self.env._("%(count)s exception(s) passed the %(sla)s h SLA:", count=len(mine), sla=int(sla)), items),
                 subtype_xmlid="mail.mt_note")
         if fresh:
             _logger.info("SLA alerts for %d exception(s)", len(fresh))
@@ -99,16 +99,16 @@ class FinanceSyncAlert(models.Model):
                 key = "breaker:%d" % backend.id
                 breaker_keys.add(key)
                 if self._claim(key, fields.Datetime.to_string(backend.breaker_opened_at) or "open"):
-                    messages.append(_("The circuit breaker is open since %s: the platform failed repeatedly and "
+                    messages.append(self.env._("The circuit breaker is open since %s: the platform failed repeatedly and "
                                       "its jobs wait until a probe succeeds.", backend.breaker_opened_at or "?"))
             ends = expiry.get(backend)
             if ends and ends <= soon:
                 key = "consent:%d" % backend.id
                 consent_keys.add(key)
                 if self._claim(key, fields.Datetime.to_string(ends)):
-                    messages.append(_("The consent at the platform ends on %s: renew it there, then set the new "
+                    messages.append(self.env._("The consent at the platform ends on %s: renew it there, then set the new "
                                       "date on the backend.", ends) if ends > fields.Datetime.now() else
-                                    _("The consent at the platform ended on %s: renew it there.", ends))
+                                    self.env._("The consent at the platform ended on %s: renew it there.", ends))
             if messages:
                 managers = self._managers(backend)
                 backend.message_post(body=Markup("<br/>").join(escape(m) for m in messages),

@@ -2,12 +2,13 @@ import datetime
 import json
 import logging
 import uuid
+
 from psycopg2.extras import execute_values
 
 import odoo
-from odoo import _, api, fields, models
-from odoo.tools import config
+from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import config
 
 from .. import protection
 from ..engine import states as S
@@ -134,12 +135,12 @@ class FinanceSyncJob(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         if not protection.is_internal(self):
-            raise UserError(_("Jobs are created by connectors through backend._enqueue(), not by hand."))
+            raise UserError(self.env._("Jobs are created by connectors through backend._enqueue(), not by hand."))
         return super().create(vals_list)
 
     def write(self, vals):
         protection.check(self, vals, PROTECTED_FIELDS,
-                         _("Job state and technical fields are written by the job pipeline only."))
+                         self.env._("Job state and technical fields are written by the job pipeline only."))
         return super().write(vals)
 
     # ------------------------------------------------------------------ transitions (people)
@@ -164,9 +165,9 @@ class FinanceSyncJob(models.Model):
         jobs = self._requeue()
         for job in jobs:
             self.env["finance.audit.log"]._append("job.retry", job, "Job re-queued by a person")
-        message = _("%s job(s) re-queued.", len(jobs))
+        message = self.env._("%s job(s) re-queued.", len(jobs))
         if len(jobs) < len(self):
-            message = "%s %s" % (message, _("%s selected job(s) were not failed or cancelled and were left as they are.",
+            message = "%s %s" % (message, self.env._("%s selected job(s) were not failed or cancelled and were left as they are.",
                                             len(self) - len(jobs)))
         return self._notify(message, "success" if jobs else "warning")
 
@@ -184,7 +185,7 @@ class FinanceSyncJob(models.Model):
             "job.retry_cause", None, "%d job(s) re-queued with cause %s" % (len(done), ", ".join(sorted(c for _c, c in causes))),
             data={"job_ids": done.ids},
         )
-        return self._notify(_("%s job(s) re-queued.", len(done)))
+        return self._notify(self.env._("%s job(s) re-queued.", len(done)))
 
     def _redate_split(self):
         """(jobs a re-date applies to, the others): only exceptions whose failure is a locked period."""
@@ -215,10 +216,10 @@ class FinanceSyncJob(models.Model):
         """Refuse, clearly, a date still covered by any lock date of the jobs' companies."""
         locks = self._redate_locks(self.company_id, date)
         if locks:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "%(date)s is still locked: %(locks)s. Choose a day after %(last)s.",
                 date=date, last=locks[0][2],
-                locks="; ".join(_("%(company)s is locked up to %(lock)s (%(name)s)",
+                locks="; ".join(self.env._("%(company)s is locked up to %(lock)s (%(name)s)",
                                   company=c.name, lock=lock, name=name) for c, name, lock in locks)))
 
     @guarded(USER)
@@ -232,10 +233,10 @@ class FinanceSyncJob(models.Model):
         self.check_access("write")
         date = fields.Date.to_date(date)
         if not date:
-            raise UserError(_("Choose the date the entries should post on."))
+            raise UserError(self.env._("Choose the date the entries should post on."))
         eligible, others = self._redate_split()
         if not eligible:
-            raise UserError(_(
+            raise UserError(self.env._(
                 "None of the %(count)s selected job(s) failed on a locked period (error code period_locked): "
                 "nothing was re-dated. Use Retry for the others.", count=len(self)))
         eligible._check_redate(date)
@@ -243,9 +244,9 @@ class FinanceSyncJob(models.Model):
         self.env["finance.audit.log"]._append(
             "job.redate", None, "%d job(s) re-dated to %s and re-queued" % (len(eligible), date),
             data={"job_ids": eligible.ids, "date": str(date), "left_untouched": others.ids})
-        message = _("%(count)s job(s) re-dated to post on %(date)s and re-queued.", count=len(eligible), date=date)
+        message = self.env._("%(count)s job(s) re-dated to post on %(date)s and re-queued.", count=len(eligible), date=date)
         if others:
-            message = "%s %s" % (message, _(
+            message = "%s %s" % (message, self.env._(
                 "%(count)s other selected job(s) did not fail on a locked period and were left untouched.",
                 count=len(others)))
         return self._notify(message)
@@ -263,10 +264,10 @@ class FinanceSyncJob(models.Model):
         """Mark failed jobs as handled outside the pipeline, with a note (kept and audited)."""
         self.check_access("write")
         if not (note or "").strip():
-            raise UserError(_("Say how the exception was resolved."))
+            raise UserError(self.env._("Say how the exception was resolved."))
         for job in self:
             job._transition("resolve", {"resolution_note": note, "date_done": fields.Datetime.now()})
-            job.message_post(body=_("Resolved: %s", note))
+            job.message_post(body=self.env._("Resolved: %s", note))
             self.env["finance.audit.log"]._append("job.resolve", job, "Exception resolved by hand", data={"note": note})
         return True
 
@@ -281,7 +282,7 @@ class FinanceSyncJob(models.Model):
         """Open the mapping line for the unmapped value, pre-filled; saving it re-queues the waiting jobs."""
         self.ensure_one()
         if not self.can_fix_mapping:
-            raise UserError(_("This exception is not about a missing mapping."))
+            raise UserError(self.env._("This exception is not about a missing mapping."))
         mapping = self.env["finance.mapping"].search([
             ("backend_id", "=", self.backend_id.id), ("kind", "=", self.mapping_kind),
             ("external_code", "=", self.external_code),
@@ -291,7 +292,7 @@ class FinanceSyncJob(models.Model):
             "res_model": "finance.mapping",
             "view_mode": "form",
             "target": "new",
-            "name": _("Fix mapping"),
+            "name": self.env._("Fix mapping"),
             "context": {
                 "default_backend_id": self.backend_id.id,
                 "default_kind": self.mapping_kind,
@@ -312,7 +313,7 @@ class FinanceSyncJob(models.Model):
     def action_open_document(self):
         self.ensure_one()
         if not self.res_ref:
-            raise UserError(_("This job has not produced a document."))
+            raise UserError(self.env._("This job has not produced a document."))
         return {"type": "ir.actions.act_window", "res_model": self.res_ref._name, "res_id": self.res_ref.id,
                 "view_mode": "form"}
 
@@ -320,7 +321,7 @@ class FinanceSyncJob(models.Model):
         """Chatter note on entering the exception queue (followers get it through the subtype)."""
         for job in self:
             job.message_post(
-                body=_("%(code)s: %(message)s", code=job.error_code, message=job.error_message),
+                body=self.env._("%(code)s: %(message)s", code=job.error_code, message=job.error_message),
                 subtype_xmlid="finance_sync_core.mt_job_failed",
             )
 

@@ -13,6 +13,7 @@ from odoo import fields
 from odoo.tests import tagged
 
 from odoo.addons.finance_sync_core import protection
+
 from .common import RpcCase
 
 ROLES = ["portal", "internal", "user", "manager", "manager_b"]

@@ -9,11 +9,13 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest.mock import patch
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from odoo.tests import tagged
 
 from odoo.addons.finance_sync_core import webhook_gate
+
 from .common import RpcCase
 
 SECRET = "whsec_controls_91"

@@ -41,7 +41,7 @@ class TestDashboard(FinanceSyncCase):
         super().setUp()
         Job = self.env["finance.sync.job"]
         self.jobs = {}
-        for name, hours in AGES.items():
+        for name in AGES:
             code = "tax_mismatch" if name in ("fresh", "today", "last_week") else "unmapped_employee"
             self.jobs[name] = _fail(self.backend, [("Dash %s" % name, code)])
         self.jobs["fresh2"] = _fail(self.backend, [("Dash fresh 2", "tax_mismatch")])

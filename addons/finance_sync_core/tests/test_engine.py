@@ -3,9 +3,11 @@ import random
 import unittest
 
 from cryptography.fernet import Fernet
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from ..engine import crypto, states as S
+from ..engine import crypto
+from ..engine import states as S
 from ..engine.retry import RetryPolicy
 
 

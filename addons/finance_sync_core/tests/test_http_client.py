@@ -76,7 +76,7 @@ class CannedServer:
         while not self._stop.is_set():
             try:
                 conn, _address = self._sock.accept()
-            except socket.timeout:
+            except TimeoutError:
                 continue
             with conn:
                 self._answer(conn)

@@ -165,7 +165,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(self.backend._map("currency", "XEU"), self.env.ref("base.EUR"))
 
     def test_default_mapping_applies_to_unknown_codes(self):
-        with self.assertRaises(Exception) as caught:
+        with self.assertRaises(UserError) as caught:
             self.backend._map("tax", "VAT99")
         self.assertEqual(caught.exception.code, "unmapped_tax")
         tax = self.env["account.tax"].search([], limit=1) or self.env["account.tax"].create({"name": "T0", "amount": 0})
@@ -174,7 +174,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(self.backend._map("tax", "VAT99"), tax)
 
     def test_mapping_value_must_match_its_kind_and_import_by_name(self):
-        with self.assertRaises(Exception):
+        with self.assertRaises(UserError):
             self.env["finance.mapping"].create({"backend_id": self.backend.id, "kind": "currency", "external_code": "X",
                                                 "value_ref": "res.partner,%d" % self.env.user.partner_id.id})
         line = self.env["finance.mapping"].create({"backend_id": self.backend.id, "kind": "currency",
@@ -197,7 +197,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(b.user_id, self.env.user)
         b.action_cancel()
         self.assertEqual(b.state, "cancelled")
-        with self.assertRaises(Exception):
+        with self.assertRaises(UserError):
             b.action_cancel()  # cancelled -> cancelled is not a transition
 
     def test_state_and_technical_fields_are_protected(self):

@@ -35,6 +35,7 @@ class TestWakeUp(FinanceSyncCase):
 
     def test_a_later_eta_only_schedules_a_trigger(self):
         from datetime import timedelta
+
         from odoo import fields
         at = fields.Datetime.now() + timedelta(minutes=5)
         self.env.cr.precommit.data.pop("finance_sync.triggered", None)

@@ -1,5 +1,5 @@
 """Trace: everything one correlation id touched, from a search box."""
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..guard import guarded
@@ -40,21 +40,21 @@ class FinanceTrace(models.TransientModel):
                 found.append((record, how))
 
         for job in self.env["finance.sync.job"].search([("correlation_id", "=", correlation_id)], order="id"):
-            add(job, _("sync job"))
+            add(job, self.env._("sync job"))
         carriers = []
         for model in self._correlated_models():
             Model = self.env[model]
             if not Model.has_access("read"):
                 continue
             for record in Model.search([("finance_correlation_id", "=", correlation_id)], order="id"):
-                add(record, _("carries the id"))
+                add(record, self.env._("carries the id"))
                 carriers.append(record)
         for record in carriers:
             for related in record._finance_trace_related():
                 if related.has_access("read"):
-                    add(related, _("linked to %s", record.display_name))
+                    add(related, self.env._("linked to %s", record.display_name))
         for entry in self.env["finance.audit.log"].search([("correlation_id", "=", correlation_id)], order="id"):
-            add(entry, _("audit log"))
+            add(entry, self.env._("audit log"))
         return found
 
     @guarded(USER)
@@ -62,7 +62,7 @@ class FinanceTrace(models.TransientModel):
         self.ensure_one()
         correlation_id = (self.correlation_id or "").strip()
         if not correlation_id:
-            raise UserError(_("Enter a correlation id."))
+            raise UserError(self.env._("Enter a correlation id."))
         self.line_ids.unlink()
         models_ = self.env["ir.model"]
         self.write({"correlation_id": correlation_id, "line_ids": [(0, 0, {
@@ -70,7 +70,7 @@ class FinanceTrace(models.TransientModel):
             "name": record.display_name, "how": how,
         }) for record, how in self._collect(correlation_id)]})
         return {"type": "ir.actions.act_window", "res_model": self._name, "res_id": self.id, "view_mode": "form",
-                "target": "current", "name": _("Trace %s", correlation_id)}
+                "target": "current", "name": self.env._("Trace %s", correlation_id)}
 
 
 class FinanceTraceLine(models.TransientModel):

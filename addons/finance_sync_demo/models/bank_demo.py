@@ -61,7 +61,7 @@ class FinanceBackend(models.Model):
             return True  # done already
 
         company = self.env.ref("base.main_company")
-        self = self.with_company(company)  # noqa: PLW0642
+        self = self.with_company(company)
         journals = self._bank_demo_journals(company)
         if not journals:
             _logger.warning("Demo data: %s has no bank journal; the bank feed demo is skipped", company.name)
@@ -101,7 +101,7 @@ class FinanceBackend(models.Model):
             with self.env.cr.savepoint():
                 self._bank_demo_invoices(company, invoices, journals, date_from)
                 self._bank_demo_vendor_bills(backend, journals, date_from, today)
-        except Exception as exc:  # noqa: BLE001 - a demo install must not fail for it
+        except Exception as exc:
             _logger.warning("Demo data: the invoices and bills the bank feed pays were not made (%s); the demo "
                             "pull is skipped", exc)
             return True

@@ -37,7 +37,7 @@ class ScreeningList(models.Model):
     def _screening_demo_setup(self):
         if self.env.ref(DEMO_LIST_XMLID, raise_if_not_found=False):
             return True  # done already
-        self = self.with_context(lang=self.env.context.get("lang") or "en_US")  # noqa: PLW0642 (job summaries)
+        self = self.with_context(lang=self.env.context.get("lang") or "en_US")
         company = self.env.ref("base.main_company")
         self._screening_demo_provider(company)
         journal = self.env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", company.id)],
@@ -61,7 +61,7 @@ class ScreeningList(models.Model):
         wizard.action_load()
         try:
             QueueWorker(self.env, commit=False).run(max_seconds=60)
-        except Exception as exc:  # noqa: BLE001 - a demo install must not fail for it
+        except Exception as exc:
             _logger.warning("Demo data: the screening jobs of %s did not run (%s)", lst.name, exc)
         self.env.invalidate_all()
         cases = self.env["screening.case"].search([("list_id", "=", lst.id)])
@@ -84,7 +84,7 @@ class ScreeningList(models.Model):
             backend = Backend.create(vals)
         try:
             backend.write({"api_key": "screening-key", "webhook_secret": "webhook-secret"})
-        except Exception as exc:  # noqa: BLE001 - no encryption key: keep the backend, say why
+        except Exception as exc:
             _logger.warning("Demo data: %s has no secrets (%s)", backend.name, exc)
         if backend.state != "active":
             backend.action_activate()

@@ -143,7 +143,7 @@ class FinanceBackend(models.Model):
                 body["reason"] = REJECTED[1]
             try:
                 admin.post("/_sandbox/treasury/batches/%s/status" % sent.treasury_ref, body)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 _logger.warning("Demo data: the bank's answer for %s was not set (%s)", payment.name, exc)
         demo_run_jobs(self.env, "status report of %s" % sent.name, sent.action_poll_status)
         demo_run_jobs(self.env, "cash positions of %s" % backend.name,

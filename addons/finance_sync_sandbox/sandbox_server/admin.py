@@ -3,8 +3,7 @@ import time
 
 from werkzeug.wrappers import Response
 
-from .common import ApiError, error_response, json_dumps, json_response, raw_request_target, \
-    route, sha256_hex
+from .common import ApiError, error_response, json_dumps, json_response, raw_request_target, route, sha256_hex
 
 ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 

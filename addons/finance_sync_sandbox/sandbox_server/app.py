@@ -202,7 +202,7 @@ class SandboxApp:
                 response = self._run(ctx, func, info, values)
         except ApiError as exc:
             return exc.response()
-        except Exception:  # noqa: BLE001 - answer a JSON 500 instead of an HTML page
+        except Exception:
             _logger.exception("sandbox handler %s failed", endpoint)
             return error_response(500, "internal_error", "unexpected sandbox error")
         if malformed and 200 <= response.status_code < 300:

@@ -6,14 +6,13 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .app import SandboxApp
 
-
 _logger = logging.getLogger(__name__)
 
 
 class QuietRequestHandler(WSGIRequestHandler):
     """Request handler that logs at DEBUG instead of printing every request."""
 
-    def log(self, type, message, *args):  # noqa: A002 - werkzeug's signature
+    def log(self, type, message, *args):
         _logger.debug("%s " + message, self.address_string(), *args)
 
 

@@ -1,5 +1,4 @@
 """Webhook pushes: signed POSTs of events to a configured target (contracts/webhooks.md)."""
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -36,7 +35,7 @@ def deliver(url, secret, event_id, timestamp, body, timeout):
     except urllib.error.HTTPError as exc:
         outcome["status"] = exc.code
         outcome["body"] = exc.read(2000).decode("utf-8", "replace")
-    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+    except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
         outcome["error"] = str(getattr(exc, "reason", exc))
     outcome["elapsed_ms"] = round((time.monotonic() - started) * 1000, 1)
     return outcome

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.finance_sync_core.guard import guarded
@@ -24,7 +24,7 @@ class FinanceBackend(models.Model):
     def _check_treasury_forecast_days(self):
         for rec in self.filtered(lambda b: b.kind == "treasury"):
             if not 1 <= rec.treasury_forecast_days <= 366:
-                raise ValidationError(_("The forecast window must be between 1 and 366 days."))
+                raise ValidationError(self.env._("The forecast window must be between 1 and 366 days."))
 
     def _webhook_event_job_types(self):
         events = super()._webhook_event_job_types()
@@ -52,7 +52,7 @@ class FinanceBackend(models.Model):
         jobs = self.env["finance.sync.job"]
         for rec in self:
             if rec.kind != "treasury":
-                raise UserError(_("%s is not a treasury platform backend.", rec.name))
+                raise UserError(self.env._("%s is not a treasury platform backend.", rec.name))
             jobs |= Connector._enqueue_positions(rec)
             # sudo: a queue user polls the status of batches he may not read (the poll changes
             # nothing but what the bank reports); only batches of this backend, sent and open

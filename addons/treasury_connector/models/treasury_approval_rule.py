@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
 
@@ -25,7 +25,7 @@ class TreasuryApprovalRule(models.Model):
     def _check_values(self):
         for rule in self:
             if rule.min_amount < 0 or not 1 <= rule.approvers_required <= 10:
-                raise ValidationError(_("Thresholds cannot be negative and a rule needs 1 to 10 approvers."))
+                raise ValidationError(self.env._("Thresholds cannot be negative and a rule needs 1 to 10 approvers."))
 
     @api.model
     def _approvers_for(self, company, amount):

@@ -5,9 +5,11 @@ import hashlib
 import json
 import uuid
 
-from stdnum import bic as stdnum_bic, iban as stdnum_iban, iso11649
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum import iso11649
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
 from odoo.addons.finance_sync_core.exceptions import BusinessError
@@ -50,7 +52,7 @@ class TreasuryPaymentBatch(models.Model):
     _order = "id desc"
     _check_company_auto = True
 
-    name = fields.Char(required=True, readonly=True, copy=False, default=lambda self: _("New"))
+    name = fields.Char(required=True, readonly=True, copy=False, default=lambda self: self.env._("New"))
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True,
                                  default=lambda self: self.env.company)
     journal_id = fields.Many2one("account.journal", required=True, check_company=True,
@@ -118,8 +120,8 @@ class TreasuryPaymentBatch(models.Model):
     def create(self, vals_list):
         self._check_create_vals(vals_list)
         for vals in vals_list:
-            if vals.get("name", _("New")) == _("New"):
-                vals["name"] = self.env["ir.sequence"].next_by_code("treasury.payment.batch") or _("New")
+            if vals.get("name", self.env._("New")) == self.env._("New"):
+                vals["name"] = self.env["ir.sequence"].next_by_code("treasury.payment.batch") or self.env._("New")
         batches = super().create(vals_list)
         batches._add_preparer()
         return batches
@@ -130,10 +132,10 @@ class TreasuryPaymentBatch(models.Model):
         for batch in self:
             for payment in batch.payment_ids:
                 if payment.payment_type != "outbound" or payment.partner_type != "supplier":
-                    raise ValidationError(_("%s is not an outbound vendor payment.", payment.display_name))
+                    raise ValidationError(self.env._("%s is not an outbound vendor payment.", payment.display_name))
                 if (payment.company_id != batch.company_id or payment.journal_id != batch.journal_id
                         or payment.currency_id != batch.currency_id):
-                    raise ValidationError(_("%(pay)s does not share the batch's company, bank journal and "
+                    raise ValidationError(self.env._("%(pay)s does not share the batch's company, bank journal and "
                                             "currency (%(journal)s, %(currency)s).", pay=payment.display_name,
                                             journal=batch.journal_id.display_name, currency=batch.currency_id.name))
 
@@ -144,9 +146,9 @@ class TreasuryPaymentBatch(models.Model):
     def write(self, vals):
         protection.check(self, vals, PROTECTED_FIELDS)
         if {"payment_ids", "journal_id", "currency_id"}.intersection(vals) and any(b.state != "draft" for b in self):
-            raise UserError(_("Payments, bank journal and currency change only while the batch is a draft."))
+            raise UserError(self.env._("Payments, bank journal and currency change only while the batch is a draft."))
         if "backend_id" in vals and any(b.state in REPORTED_STATES for b in self):
-            raise UserError(_("A released batch stays with the treasury backend it was sent to."))
+            raise UserError(self.env._("A released batch stays with the treasury backend it was sent to."))
         content = BATCH_CONTENT_FIELDS.intersection(vals)
         if content and not protection.is_internal(self):
             self._add_preparer()
@@ -159,10 +161,10 @@ class TreasuryPaymentBatch(models.Model):
                 (old_payments[batch.id] - batch.payment_ids).treasury_batch_id._add_preparer()
         return result
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_sent(self):
         if any(b.state not in ("draft", "cancelled") for b in self):
-            raise UserError(_("Only draft or cancelled batches can be deleted."))
-        return super().unlink()
+            raise UserError(self.env._("Only draft or cancelled batches can be deleted."))
 
     # ------------------------------------------------------------------ segregation of duties
     def _add_preparer(self, user_id=None):
@@ -196,7 +198,7 @@ class TreasuryPaymentBatch(models.Model):
         user = self.env.user
         for batch in self:
             if batch.create_uid == user or user in batch.preparer_ids.user_id:
-                raise AccessError(_("Segregation of duties: %(user)s prepared %(batch)s (created it or changed its "
+                raise AccessError(self.env._("Segregation of duties: %(user)s prepared %(batch)s (created it or changed its "
                                     "content) and cannot %(action)s it.", user=user.name, batch=batch.name,
                                     action=action))
 
@@ -206,7 +208,7 @@ class TreasuryPaymentBatch(models.Model):
         target = new_state or target
         for batch in self:
             if batch.state not in allowed:
-                raise UserError(_("%(batch)s is %(state)s: it cannot be %(action)s.", batch=batch.name,
+                raise UserError(self.env._("%(batch)s is %(state)s: it cannot be %(action)s.", batch=batch.name,
                                   state=dict(STATES)[batch.state], action=name))
             old = batch.state
             protection.internal(batch.sudo()).write({"state": target})
@@ -219,10 +221,10 @@ class TreasuryPaymentBatch(models.Model):
     def action_submit(self):
         for batch in self:
             if not batch.payment_ids:
-                raise UserError(_("%s has no payments.", batch.name))
+                raise UserError(self.env._("%s has no payments.", batch.name))
             bad = batch.payment_ids.filtered(lambda p: not p._treasury_sendable())
             if bad:
-                raise UserError(_("Only confirmed payments not yet sent to the bank can be batched: %s",
+                raise UserError(self.env._("Only confirmed payments not yet sent to the bank can be batched: %s",
                                   ", ".join(bad.mapped("display_name"))))
             protection.internal(batch).approvals_required = self.env["treasury.approval.rule"]._approvers_for(
                 batch.company_id, batch.amount_company)
@@ -234,10 +236,10 @@ class TreasuryPaymentBatch(models.Model):
         user = self.env.user
         for batch in self:
             if batch.state != "to_approve":
-                raise UserError(_("%s is not waiting for approval.", batch.name))
-            batch._check_not_preparer(_("approve"))
+                raise UserError(self.env._("%s is not waiting for approval.", batch.name))
+            batch._check_not_preparer(self.env._("approve"))
             if user in batch.approval_ids.user_id:
-                raise UserError(_("Segregation of duties: %s has already approved this batch; another person "
+                raise UserError(self.env._("Segregation of duties: %s has already approved this batch; another person "
                                   "must give the next approval.", user.name))
             digest = batch._content_digest()
             # approvals are rows written by the workflow (who = env.uid), never by the caller
@@ -267,11 +269,11 @@ class TreasuryPaymentBatch(models.Model):
         (e.g. its file was refused): once it has a treasury batch id, the bank decides."""
         for batch in self:
             if batch.treasury_ref:
-                raise UserError(_("%(batch)s is at the treasury platform (%(ref)s): it cannot be cancelled here.",
+                raise UserError(self.env._("%(batch)s is at the treasury platform (%(ref)s): it cannot be cancelled here.",
                                   batch=batch.name, ref=batch.treasury_ref))
         # a lost answer: the platform may hold the batch, and its payments would be paid twice
         for batch in self.env["treasury.connector"]._transmission_in_doubt(self.sudo()):
-            raise UserError(_("%(batch)s may already be at the treasury platform (the answer to its transmission "
+            raise UserError(self.env._("%(batch)s may already be at the treasury platform (the answer to its transmission "
                               "was lost; it is being sent again under MsgId %(msg)s to find out): it cannot be "
                               "cancelled here.", batch=batch.name, msg=batch.msg_id))
         self._transition("cancel")
@@ -286,32 +288,32 @@ class TreasuryPaymentBatch(models.Model):
         issues = []
         debtor = self.journal_id.bank_account_id
         if not debtor:
-            issues.append(_("Bank journal %s has no bank account.", self.journal_id.display_name))
+            issues.append(self.env._("Bank journal %s has no bank account.", self.journal_id.display_name))
         elif not stdnum_iban.is_valid(debtor.acc_number or ""):
-            issues.append(_("The bank account of journal %s is not a valid IBAN.", self.journal_id.display_name))
+            issues.append(self.env._("The bank account of journal %s is not a valid IBAN.", self.journal_id.display_name))
         if not self.payment_ids:
-            issues.append(_("The batch has no payments."))
+            issues.append(self.env._("The batch has no payments."))
         for payment in self.payment_ids:
             who = "%s (%s)" % (payment.partner_id.display_name, payment.name or payment.display_name)
             if payment.currency_id.compare_amounts(payment.amount, 0.0) <= 0:
-                issues.append(_("%s: the amount must be greater than zero.", who))
+                issues.append(self.env._("%s: the amount must be greater than zero.", who))
             bank = payment.partner_bank_id
             if not bank:
-                issues.append(_("%s: no recipient bank account.", who))
+                issues.append(self.env._("%s: no recipient bank account.", who))
             else:
                 if not bank.allow_out_payment:
-                    issues.append(_("%(who)s: bank account %(acc)s is not trusted for outgoing payments (Invoicing "
+                    issues.append(self.env._("%(who)s: bank account %(acc)s is not trusted for outgoing payments (Invoicing "
                                     "> Customers/Vendors > bank account > Send Money).", who=who, acc=bank.acc_number))
                 if not stdnum_iban.is_valid(bank.acc_number or ""):
-                    issues.append(_("%(who)s: %(acc)s is not a valid IBAN.", who=who, acc=bank.acc_number))
+                    issues.append(self.env._("%(who)s: %(acc)s is not a valid IBAN.", who=who, acc=bank.acc_number))
                 bic = bank.bank_id.bic
                 if bic and not stdnum_bic.is_valid(bic):
-                    issues.append(_("%(who)s: %(bic)s is not a valid BIC.", who=who, bic=bic))
+                    issues.append(self.env._("%(who)s: %(bic)s is not a valid BIC.", who=who, bic=bic))
                 if not bic and payment.currency_id.name != "EUR":
-                    issues.append(_("%s: a BIC is required outside SEPA (non-EUR payment).", who))
+                    issues.append(self.env._("%s: a BIC is required outside SEPA (non-EUR payment).", who))
             partner = payment.partner_id
             if not partner.city or not partner.country_id:
-                issues.append(_("%s: the postal address needs at least a town and a country.", who))
+                issues.append(self.env._("%s: the postal address needs at least a town and a country.", who))
         return issues
 
     def _release_issues(self):
@@ -353,22 +355,22 @@ class TreasuryPaymentBatch(models.Model):
     def action_release(self):
         for batch in self:
             if batch.state != "approved":
-                raise UserError(_("%s must be approved before it is released.", batch.name))
-            batch._check_not_preparer(_("release"))
+                raise UserError(self.env._("%s must be approved before it is released.", batch.name))
+            batch._check_not_preparer(self.env._("release"))
             if not batch.backend_id:
-                raise UserError(_("%s has no treasury backend.", batch.name))
+                raise UserError(self.env._("%s has no treasury backend.", batch.name))
             issues = batch._release_issues()
             digest = batch._content_digest()
             if len(batch.approval_ids) < batch.approvals_required or any(
                     a.digest != digest for a in batch.approval_ids):
-                issues.append(_("The content of the batch is not what was approved (payments, amounts, partners, "
+                issues.append(self.env._("The content of the batch is not what was approved (payments, amounts, partners, "
                                 "destination accounts or dates changed since): it must be approved again."))
             if issues:
                 # kept even though the refusal rolls the transaction back: who tried, and why not
                 self.env["finance.audit.log"]._append(
                     "treasury.batch.release_refused", batch, "%s: release refused" % batch.name,
                     data={"issues": issues, "user": self.env.user.login}, autonomous=True)
-                raise UserError(_("%(batch)s cannot be released:\n%(issues)s", batch=batch.name,
+                raise UserError(self.env._("%(batch)s cannot be released:\n%(issues)s", batch=batch.name,
                                   issues="\n".join("- %s" % i for i in issues)))
             batch.payment_ids._treasury_ensure_end_to_end_id()
             msg_id = batch.msg_id or uuid.uuid4().hex
@@ -380,7 +382,7 @@ class TreasuryPaymentBatch(models.Model):
                 content = pain001.build(msg_id, datetime.datetime.now(), batch.company_id.name, debtor, payments,
                                         version=version)
             except (pain001.Pain001Error, xsd.SchemaError) as exc:
-                raise UserError(_("The payment file of %(batch)s is not valid: %(error)s", batch=batch.name,
+                raise UserError(self.env._("The payment file of %(batch)s is not valid: %(error)s", batch=batch.name,
                                   error=exc)) from None
             pmt_inf_ids = pain001.pmt_inf_ids(payments, msg_id)
             for payment in protection.internal(batch.payment_ids):
@@ -409,7 +411,7 @@ class TreasuryPaymentBatch(models.Model):
         """Send the same document again (same MsgId): the platform answers with the batch it has."""
         for batch in self:
             if batch.state not in REPORTED_STATES or not batch.attachment_id:
-                raise UserError(_("Only a released batch can be sent again."))
+                raise UserError(self.env._("Only a released batch can be sent again."))
             protection.internal(batch).resend_count += 1
             self.env["finance.audit.log"]._append("treasury.batch.resend", batch, "Batch %s sent again" % batch.name,
                                                   data={"msg_id": batch.msg_id, "resend": batch.resend_count})
@@ -496,4 +498,4 @@ class TreasuryPaymentBatch(models.Model):
     # ------------------------------------------------------------------ helpers
     @guarded(PREPARER)
     def action_view_payments(self):
-        return self.payment_ids._get_records_action(name=_("Payments"))
+        return self.payment_ids._get_records_action(name=self.env._("Payments"))

@@ -1,6 +1,7 @@
-from stdnum import bic as stdnum_bic, iban as stdnum_iban
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 
 from odoo.addons.finance_sync_core.guard import guarded
 
@@ -25,14 +26,14 @@ class TreasuryReadiness(models.TransientModel):
             issues = []
             banks = partner.commercial_partner_id.bank_ids | partner.bank_ids
             if not banks:
-                issues.append(_("no bank account"))
+                issues.append(self.env._("no bank account"))
             for bank in banks:
                 if not stdnum_iban.is_valid(bank.acc_number or ""):
-                    issues.append(_("%s is not a valid IBAN", bank.acc_number))
+                    issues.append(self.env._("%s is not a valid IBAN", bank.acc_number))
                 if bank.bank_id.bic and not stdnum_bic.is_valid(bank.bank_id.bic):
-                    issues.append(_("%s is not a valid BIC", bank.bank_id.bic))
+                    issues.append(self.env._("%s is not a valid BIC", bank.bank_id.bic))
             if not partner.city or not partner.country_id:
-                issues.append(_("postal address without town or country"))
+                issues.append(self.env._("postal address without town or country"))
             if blocked.get(partner.id):
                 issues.append(blocked[partner.id])
             if issues:

@@ -7,7 +7,8 @@ import os
 import time
 import unittest
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from odoo.addons.finance_sync_core.tests.common import shared_data_dir

@@ -13,7 +13,6 @@ from odoo.addons.finance_sync_core.tests.common import shared_data_dir
 from odoo.addons.finance_sync_sandbox.sandbox_server import iso20022 as sandbox_iso
 
 from ..models import protection
-
 from .common import TreasuryCase
 
 
