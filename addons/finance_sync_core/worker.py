@@ -26,6 +26,7 @@ from odoo import SUPERUSER_ID, api, models, sql_db
 
 from .engine import states as S
 from .exceptions import BusinessError, TransientError
+from .models.finance_audit_log import exchange_buffer
 
 _logger = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ class QueueWorker:
         self.pid = self.cr.fetchone()[0]
         self._beaten = 0.0
         self._listening = False
+        # HTTP digests written in the current (uncommitted) batch transaction: if the batch is
+        # abandoned they are written again on a fresh connection (their messages were sent)
+        self._unsaved_digests = []
 
     # --------------------------------------------------------------- transactions
     def _commit(self):
@@ -88,6 +92,7 @@ class QueueWorker:
             # the worker loop is the one place that commits: claims and results must be
             # visible to other workers and survive this process
             self.cr.commit()
+            self._unsaved_digests = []
 
     @contextlib.contextmanager
     def _side_env(self):
@@ -143,6 +148,7 @@ class QueueWorker:
             except BaseException:
                 # unexpected (KeyboardInterrupt, lost connection): give unfinished claims back
                 self._abandon(rows)
+                self._save_digests_elsewhere(getattr(self, "_digests", None))
                 raise
             self._commit()
             total += len(rows)
@@ -322,32 +328,40 @@ class QueueWorker:
             job = Job.browse(job_id).with_prefetch(ids)
             ctx = {"finance_sync_job_id": job_id, "finance_sync_correlation_id": correlation_id}
             started = time.perf_counter()
-            try:
-                with self.cr.savepoint():
-                    if not self._lock_mine(job_id):
-                        continue  # recovered by another worker meanwhile: not ours any more
-                    result = getattr(self.env[model].with_context(**ctx), method)(job.with_context(**ctx))
-            except TransientError as exc:
-                self._record_failure(job_id, backend_id, attempts, policy, exc)
-            except BusinessError as exc:
-                self._record_failure(job_id, backend_id, attempts, policy, exc)
-            except (psycopg2.OperationalError, psycopg2.IntegrityError) as exc:
-                # lost races: serialization, deadlock, lock timeout, and a unique index taken by a
-                # concurrent job (the retry then finds the other job's record)
-                if exc.pgcode in DB_CONFLICTS:
-                    err = TransientError("Database conflict: %s" % exc.pgerror, code="db_conflict")
-                    self._record_failure(job_id, backend_id, attempts, policy, err)
-                elif isinstance(exc, psycopg2.IntegrityError):  # e.g. a NOT NULL broken by a handler: a bug
+            # the job's HTTP digests are written with its outcome: one audit write (and one seal
+            # per worker commit) instead of one committed, sealed entry per exchange
+            with exchange_buffer(self.cr.dbname) as self._digests:
+                try:
+                    with self.cr.savepoint():
+                        if not self._lock_mine(job_id):
+                            continue  # recovered by another worker meanwhile: not ours any more
+                        result = getattr(self.env[model].with_context(**ctx), method)(job.with_context(**ctx))
+                except TransientError as exc:
+                    self._record_failure(job_id, backend_id, attempts, policy, exc)
+                except BusinessError as exc:
+                    self._record_failure(job_id, backend_id, attempts, policy, exc)
+                except (psycopg2.OperationalError, psycopg2.IntegrityError) as exc:
+                    # lost races: serialization, deadlock, lock timeout, and a unique index taken by a
+                    # concurrent job (the retry then finds the other job's record)
+                    if exc.pgcode in DB_CONFLICTS:
+                        err = TransientError("Database conflict: %s" % exc.pgerror, code="db_conflict")
+                        self._record_failure(job_id, backend_id, attempts, policy, err)
+                    elif isinstance(exc, psycopg2.IntegrityError):  # e.g. a NOT NULL broken by a handler: a bug
+                        err = BusinessError("%s: %s" % (type(exc).__name__, exc), code="unexpected_error")
+                        self._record_failure(job_id, backend_id, attempts, policy, err, tb=traceback.format_exc())
+                    else:
+                        raise  # the connection itself failed: the batch is given back
+                except Exception as exc:  # a bug in a handler: to the exception queue with its traceback
                     err = BusinessError("%s: %s" % (type(exc).__name__, exc), code="unexpected_error")
                     self._record_failure(job_id, backend_id, attempts, policy, err, tb=traceback.format_exc())
                 else:
-                    raise  # the connection itself failed: the batch is given back
-            except Exception as exc:  # a bug in a handler: to the exception queue with its traceback
-                err = BusinessError("%s: %s" % (type(exc).__name__, exc), code="unexpected_error")
-                self._record_failure(job_id, backend_id, attempts, policy, err, tb=traceback.format_exc())
-            else:
-                ref = "%s,%s" % (result._name, result.id) if _is_record(result) else None
-                finished.append((job_id, time.perf_counter() - started, ref, backend_id))
+                    ref = "%s,%s" % (result._name, result.id) if _is_record(result) else None
+                    finished.append((job_id, time.perf_counter() - started, ref, backend_id))
+                    # in the job's own transaction: committed with its effects and its done mark
+                    digests, self._digests = self._digests, []
+                    self.env["finance.audit.log"]._append_rows(digests)
+                    self._unsaved_digests += digests
+            self._digests = None
             if self.commit and time.monotonic() - last_commit > COMMIT_EVERY:
                 self._finish(finished)
                 finished = []
@@ -369,6 +383,18 @@ class QueueWorker:
         """, [(f[0], f[1], f[2]) for f in finished], template="(%s, %s::float8, %s::varchar)", page_size=1000)
         self._breaker_success({f[3] for f in finished})
 
+    def _save_digests_elsewhere(self, extra=()):
+        """The batch transaction is lost: write its HTTP digests on a fresh connection."""
+        rows = list(self._unsaved_digests) + list(extra or ())
+        self._unsaved_digests = []
+        if not rows or not self.commit:
+            return
+        try:
+            with self._side_env() as env:
+                env["finance.audit.log"]._append_rows(rows)
+        except psycopg2.Error:
+            _logger.exception("%d HTTP exchange digest(s) could not be written to the audit log", len(rows))
+
     def _breaker_success(self, backend_ids, cr=None):
         # writes only when something changes: no row lock between workers in the common case;
         # a row locked elsewhere is skipped (the next success closes it)
@@ -384,6 +410,10 @@ class QueueWorker:
         transient = isinstance(exc, TransientError)
         self.env.flush_all()
         with self._side_env() as env:
+            # the job rolled back, its messages were sent all the same: their digests commit
+            # with the failure record
+            digests, self._digests = getattr(self, "_digests", None) or [], []
+            env["finance.audit.log"]._append_rows(digests)
             jobs = env["finance.sync.job"].browse(job_id)
             if transient and not policy.exhausted(attempts):
                 delay = policy.delay(attempts, retry_after=exc.retry_after)
