@@ -409,6 +409,38 @@ class FinanceAuditLog(models.Model):
         return {"type": "ir.actions.client", "tag": "display_notification",
                 "params": {"title": _("Verify chain"), "message": message, "type": kind, "sticky": not ok}}
 
+    @guarded("finance_sync_core.group_finance_sync_manager")
+    def action_reanchor_chain(self):
+        """Make the head file match the database again, deliberately (after restoring a database
+        backup without its head file, or moving it to a server with another data directory).
+        The act is itself an audit entry naming the manager, the old file state and the head it
+        anchors; verify still checks every seal. Use only after checking why they differ."""
+        path = self._head_path()
+        if self.env.registry.in_test_mode() or config["test_enable"]:
+            return self._reanchor(path, self.env.cr, self.env.uid)
+        with self.env.registry.cursor() as cr:
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            return self._reanchor(path, cr, self.env.uid)  # its seal is confirmed when this commits
+
+    def _reanchor(self, path, cr, uid):
+        Log = api.Environment(cr, uid, {})["finance.audit.log"]
+        Log._seal()
+        old = A.read_head(path)
+        seq, seal, _mine = Log._db_head()
+        Log._append("audit.reanchor", None, "Chain head file re-anchored by a manager",
+                    data={"head_file_before": old, "database_head": {"seq": seq, "seal": seal}})
+        with A.head_lock(path):
+            # the new entry is sealed right after: the file is (re)written from the database's head
+            A.write_head(path, {"db": cr.dbname, "confirmed": {"seq": seq, "seal": seal}, "pending": None})
+        Log._seal()
+        ok, count, broken, reason = Log._verify_chain_here()
+        message = _("Chain head re-anchored at entry %(seq)s. %(result)s", seq=seq + 1,
+                    result=_("Chain verifies.") if ok else _("The chain itself is still broken at %(id)s: %(r)s",
+                                                              id=broken, r=reason))
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": _("Re-anchor chain"), "message": message,
+                           "type": "success" if ok else "danger", "sticky": not ok}}
+
 
 def _seal_after_commit(dbname):
     """Post-commit hook: seal what the committed transaction appended, on a fresh connection."""

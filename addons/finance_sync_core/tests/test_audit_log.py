@@ -193,6 +193,34 @@ class TestAuditLog(HeadFileMixin, FinanceSyncCase):
         self.Log._seal()
         self.assertFalse(os.path.exists(self.head_path), "the sealer does not re-anchor a chain on its own")
 
+    def test_manager_reanchors_deliberately_and_it_is_audited(self):
+        os.remove(self.head_path)
+        self.assertFalse(self.verify()[0])
+        user = self.env["res.users"].create({
+            "name": "Queue user", "login": "audit_queue_user",
+            "groups_id": [(6, 0, [self.env.ref("base.group_user").id,
+                                  self.env.ref("finance_sync_core.group_finance_sync_user").id])]})
+        with self.assertRaises(AccessError):
+            self.Log.with_user(user).action_reanchor_chain()
+        manager = self.env["res.users"].create({
+            "name": "Sync manager", "login": "audit_sync_manager",
+            "groups_id": [(6, 0, [self.env.ref("base.group_user").id,
+                                  self.env.ref("finance_sync_core.group_finance_sync_manager").id])]})
+        action = self.Log.with_user(manager).action_reanchor_chain()
+        self.assertEqual(action["params"]["type"], "success", action["params"]["message"])
+        ok, _count, _broken, reason = self.verify()
+        self.assertTrue(ok, reason)
+        entry = self.Log.search([("action", "=", "audit.reanchor")])
+        self.assertEqual(len(entry), 1)
+        self.assertEqual(entry.user_id, manager)
+        self.assertIsNone(entry.data["head_file_before"], "the entry says the file was missing")
+        self.assertEqual(entry.data["database_head"]["seq"], self.ordered[-1].seq)
+        # re-anchoring does not make a broken chain verify
+        self.env.cr.execute("UPDATE finance_audit_log SET description = 'edited' WHERE id = %s", (self.ordered[0].id,))
+        action = self.Log.with_user(manager).action_reanchor_chain()
+        self.assertEqual(action["params"]["type"], "danger")
+        self.assertFalse(self.verify()[0])
+
     def test_seal_that_did_not_commit_is_explained(self):
         """The head file says a seal up to N+2 was pending; the database ends at the confirmed head
         (the sealing transaction rolled back, or the server stopped before the commit)."""
