@@ -404,13 +404,9 @@ class FinanceBackend(models.Model):
         )
 
     def _audit_exchange(self, info):
-        """Digest of every message sent/received, in the audit log (no bodies, no headers)."""
-        self.env["finance.audit.log"]._append(
-            "http.exchange", self, "%s %s -> %s" % (info.get("method"), info.get("path"), info.get("status")),
-            data={k: info.get(k) for k in ("status", "outcome", "request_sha256", "response_sha256",
-                                           "idempotency_key", "duration_ms")},
-            correlation_id=info.get("correlation_id"), autonomous=True,
-        )
+        """Digest of every message sent/received, in the audit log (no bodies, no headers);
+        inside a worker job it is written with the job's outcome (finance.audit.log)."""
+        self.env["finance.audit.log"]._record_exchange(self, info)
 
     @api.model
     def _sandbox_url(self):
