@@ -213,7 +213,7 @@ class QueueWorker:
     def _beat(self):
         """Heartbeat row of this worker (the health endpoint reads when a worker was last seen)."""
         self._beaten = time.monotonic()
-        # composed from this module\'s constant SQL fragments only
+        # composed from this module's constant SQL fragments only
         # pylint: disable-next=sql-injection
         self.cr.execute(f"""
             INSERT INTO finance_sync_worker (name, pid, seen_at) VALUES (%s, %s, {UTC_NOW})
@@ -235,7 +235,7 @@ class QueueWorker:
 
     def count_ready(self):
         """Jobs a worker could claim now (waiting backends and archived job types excluded)."""
-        # composed from this module\'s constant SQL fragments only
+        # composed from this module's constant SQL fragments only
         # pylint: disable-next=sql-injection
         self.cr.execute(f"""
             SELECT count(*) FROM finance_sync_job j
@@ -255,7 +255,7 @@ class QueueWorker:
 
     def _probe_half_open(self):
         """Backends whose breaker cooled down get one probe job; success closes the breaker."""
-        # composed from this module\'s constant SQL fragments only
+        # composed from this module's constant SQL fragments only
         # pylint: disable-next=sql-injection
         self.cr.execute(f"""
             UPDATE finance_backend SET breaker_state = 'half_open'
@@ -275,7 +275,7 @@ class QueueWorker:
 
     def recover_lost(self):
         """Give back jobs whose worker connection is gone or whose lease ran out."""
-        # composed from this module\'s constant SQL fragments only
+        # composed from this module's constant SQL fragments only
         # pylint: disable-next=sql-injection
         self.cr.execute(f"""
             WITH lost AS (
@@ -297,7 +297,7 @@ class QueueWorker:
         """)
         recovered = self.cr.fetchall()
         # a half-open breaker whose probe is no longer running (its worker died) opens again
-        # composed from this module\'s constant SQL fragments only
+        # composed from this module's constant SQL fragments only
         # pylint: disable-next=sql-injection
         self.cr.execute(f"""
             UPDATE finance_backend b SET breaker_state = 'open', breaker_opened_at = {UTC_NOW}
