@@ -287,9 +287,16 @@ class BankFeedImport(models.AbstractModel):
 
     @api.model
     def _create_lines(self, values):
+        """One create call per batch of a statement's lines; the batch's move names come from one
+        sequence look-up per journal and month (see account.move._get_next_sequence_format)."""
         lines = self.env["account.bank.statement.line"]
         for start in range(0, len(values), BATCH):
-            lines |= lines.create(values[start:start + BATCH])
+            formats = {}
+            batch = lines.with_context(bank_feed_sequence_formats=formats).create(values[start:start + BATCH])
+            # the names are computed while the batch is posted or at the next flush: flush here,
+            # still under the context
+            batch.with_context(bank_feed_sequence_formats=formats).env.flush_all()
+            lines |= batch.with_env(self.env)
         return lines
 
     @api.model
