@@ -7,7 +7,8 @@ import os
 from collections import Counter
 from decimal import Decimal
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from odoo.addons.finance_sync_core.exceptions import BusinessError
 
@@ -287,9 +288,25 @@ class BankFeedImport(models.AbstractModel):
 
     @api.model
     def _create_lines(self, values):
+        """One create call per batch of a statement's lines; the batch's move names come from one
+        sequence look-up per journal and month (see account.move._get_next_sequence_format)."""
         lines = self.env["account.bank.statement.line"]
         for start in range(0, len(values), BATCH):
-            lines |= lines.create(values[start:start + BATCH])
+            formats = {}
+            # Odoo's create writes each line's move once more after creating it, and every such
+            # write checks that move's balance on its own (a flush and a query per line); the
+            # batch's balance is checked below in one query instead
+            bulk = lines.with_context(bank_feed_sequence_formats=formats, check_move_validity=False)
+            batch = bulk.create(values[start:start + BATCH])
+            # the names are computed while the batch is posted or at the next flush: flush here,
+            # still under the context
+            bulk.env.flush_all()
+            moves = batch.with_env(self.env).move_id
+            unbalanced = moves._get_unbalanced_moves({"records": moves})
+            if unbalanced:
+                raise UserError(_("Bank statement import: entries %s are not balanced.",
+                                  ", ".join(str(row[0]) for row in unbalanced)))
+            lines |= batch.with_env(self.env)
         return lines
 
     @api.model
