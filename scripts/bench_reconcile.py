@@ -221,7 +221,7 @@ def score(env, journal_id, lines, index_of_receivable):
     # statement lines are created in file order: row i is bank line i
     stats = dict(correct=0, partial=0, wrong=0, unmatched=0, left_alone=0, booked_no_invoice=0)
     by_kind = {}
-    for line, (st_id, _ref, inv_lines, reconciled) in zip(lines, rows):
+    for line, (_st_id, _ref, inv_lines, reconciled) in zip(lines, rows):
         got = {index_of_receivable.get(i, -1) for i in inv_lines}
         expect = set(line.expect)
         if expect:

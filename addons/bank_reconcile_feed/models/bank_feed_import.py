@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from decimal import Decimal
 
-from odoo import _, api, fields, models
+from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from odoo.addons.finance_sync_core.exceptions import BusinessError
@@ -304,7 +304,7 @@ class BankFeedImport(models.AbstractModel):
             moves = batch.with_env(self.env).move_id
             unbalanced = moves._get_unbalanced_moves({"records": moves})
             if unbalanced:
-                raise UserError(_("Bank statement import: entries %s are not balanced.",
+                raise UserError(self.env._("Bank statement import: entries %s are not balanced.",
                                   ", ".join(str(row[0]) for row in unbalanced)))
             lines |= batch.with_env(self.env)
         return lines
