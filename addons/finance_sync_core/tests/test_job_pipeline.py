@@ -5,6 +5,8 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from ..engine.states import InvalidTransition
+from ..exceptions import UnmappedValueError
 from .common import FinanceSyncCase
 
 
@@ -165,7 +167,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(self.backend._map("currency", "XEU"), self.env.ref("base.EUR"))
 
     def test_default_mapping_applies_to_unknown_codes(self):
-        with self.assertRaises(UserError) as caught:
+        with self.assertRaises(UnmappedValueError) as caught:
             self.backend._map("tax", "VAT99")
         self.assertEqual(caught.exception.code, "unmapped_tax")
         tax = self.env["account.tax"].search([], limit=1) or self.env["account.tax"].create({"name": "T0", "amount": 0})
@@ -197,7 +199,7 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(b.user_id, self.env.user)
         b.action_cancel()
         self.assertEqual(b.state, "cancelled")
-        with self.assertRaises(UserError):
+        with self.assertRaises(InvalidTransition):
             b.action_cancel()  # cancelled -> cancelled is not a transition
 
     def test_state_and_technical_fields_are_protected(self):
