@@ -147,9 +147,26 @@ class FinanceSyncJob(models.Model):
     def _transition(self, transition, extra=None):
         """The only ORM path that changes ``state`` (the worker's SQL uses the same guards)."""
         for job in self:
-            vals = {"state": S.target(transition, job.state)}
+            try:
+                state = S.target(transition, job.state)
+            except S.InvalidTransition:
+                # a person pressed a button (or called it over RPC) on a job that moved on
+                raise UserError(self.env._(
+                    "%(job)s is %(state)s: it cannot be %(done)s.",
+                    job=job.display_name,
+                    state=dict(self._fields["state"]._description_selection(self.env)).get(job.state, job.state),
+                    done=self._transition_words().get(transition, transition),
+                )) from None
+            vals = {"state": state}
             vals.update(extra or {})
             protection.internal(job).write(vals)
+
+    def _transition_words(self):
+        return {
+            "cancel": self.env._("cancelled"),
+            "requeue": self.env._("re-queued"),
+            "resolve": self.env._("resolved"),
+        }
 
     def _requeue(self, **extra):
         """Failed or cancelled jobs back to pending, from scratch; ``extra``: more values to set."""

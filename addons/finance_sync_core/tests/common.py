@@ -2,9 +2,12 @@
 import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import xmlrpc.client
+from unittest.mock import patch
 
 import requests
 
@@ -14,7 +17,29 @@ from odoo.tests import HttpCase, TransactionCase
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
 
+from ..engine import audit_seal as A
 from ..worker import QueueWorker
+
+
+class HeadFileMixin:
+    """A head file of the test's own (a temporary directory), starting from the database's
+    committed head, so a seal made in the rolled-back test transaction cannot outlive it."""
+
+    def use_own_head_file(self):
+        folder = tempfile.mkdtemp(prefix="fsync_audit_head_")
+        self.addCleanup(shutil.rmtree, folder, True)
+        patcher = patch.object(A, "HEAD_DIR", folder)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self.head_path = self.env["finance.audit.log"]._head_path()
+        self.assertTrue(self.head_path.startswith(folder))
+        return folder
+
+    def anchor_head_file(self, cr=None):
+        cr = cr or self.env.cr
+        cr.execute("SELECT seq, hash FROM finance_audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1")
+        seq, seal = cr.fetchone() or (0, A.GENESIS)
+        A.write_head(self.head_path, {"confirmed": {"seq": seq, "seal": seal}, "pending": None})
 
 
 class QueueTestMixin:

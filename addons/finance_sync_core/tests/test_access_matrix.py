@@ -14,7 +14,7 @@ from odoo.tests import tagged
 
 from odoo.addons.finance_sync_core import protection
 
-from .common import RpcCase
+from .common import HeadFileMixin, RpcCase
 
 ROLES = ["portal", "internal", "user", "manager", "manager_b"]
 A, D = "allow", "deny"
@@ -38,6 +38,7 @@ MATRIX = [
     *_row("finance.sync.job", "action_retry", D, D, A, A, D),
     *_row("finance.sync.job", "action_retry_same_cause", D, D, A, A, D),
     *_row("finance.sync.job", "action_cancel", D, D, A, A, D),
+    *_row("finance.sync.job", "action_cancel cancelled", D, D, D, D, D),
     *_row("finance.sync.job", "action_resolve", D, D, A, A, D),
     *_row("finance.sync.job", "action_assign_to_me", D, D, A, A, D),
     *_row("finance.sync.job", "action_redate", D, D, A, A, D),
@@ -81,11 +82,13 @@ MATRIX = [
     *_row("finance.audit.log", "write", D, D, D, D, D),
     *_row("finance.audit.log", "create", D, D, D, D, D),
     *_row("finance.audit.log", "unlink", D, D, D, D, D),
+    *_row("finance.audit.log", "action_verify_chain", D, D, A, A, A),
+    *_row("finance.audit.log", "action_reanchor_chain", D, D, D, A, A),
 ]
 
 
 @tagged("post_install", "-at_install")
-class TestAccessMatrix(RpcCase):
+class TestAccessMatrix(HeadFileMixin, RpcCase):
 
     @classmethod
     def setUpClass(cls):
@@ -109,6 +112,13 @@ class TestAccessMatrix(RpcCase):
         cls.make_role_user(cls.logins["manager_b"], ["finance_sync_core.group_finance_sync_manager"],
                            companies=cls.company_b, email="mb@example.com")
         cls.job_b = cls.failed_job(cls.backend_b)
+
+    def setUp(self):
+        super().setUp()
+        # verify and re-anchor read and write the chain head file: the test's own, never the server's
+        self.use_own_head_file()
+        self.env["finance.audit.log"]._seal()
+        self.anchor_head_file()
 
     @classmethod
     def failed_job(cls, backend=None, code="unmapped"):
@@ -139,6 +149,8 @@ class TestAccessMatrix(RpcCase):
             args = {"action_resolve": ["handled by phone"], "action_redate": [fields.Date.today().isoformat()]}
             # a re-date applies to locked-period failures only (others are refused as "nothing to re-date")
             job = self.failed_job(code="period_locked") if verb == "action_redate" else self.failed_job()
+            if arg == "cancelled":
+                protection.internal(job).write({"state": "cancelled"})  # the button on a job already cancelled
             return rpc(login, model, verb, job.ids, *args.get(verb, []))
         if model == "finance.sync.job.resolve":
             name, wizard_id = rpc(login, model, "create", {"job_ids": [(6, 0, self.failed_job().ids)],
@@ -199,7 +211,9 @@ class TestAccessMatrix(RpcCase):
                 return rpc(login, model, "write", entry.ids, {"description": "rewritten"})
             if verb == "create":
                 return rpc(login, model, "create", {"action": "forged", "date": fields.Datetime.now().isoformat(" ")})
-            return rpc(login, model, "unlink", entry.ids)
+            if verb == "unlink":
+                return rpc(login, model, "unlink", entry.ids)
+            return rpc(login, model, verb, [])  # the list-header buttons: the client passes no ids
         raise AssertionError("no call for %s %s" % (model, operation))
 
     def test_matrix(self):

@@ -3,10 +3,7 @@ tampering behind it: edits, reordering, insertions and deletions made with raw S
 entries included."""
 import json
 import os
-import shutil
-import tempfile
 import threading
-from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.exceptions import AccessError
@@ -17,28 +14,7 @@ from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServe
 
 from ..engine import audit_seal as A
 from ..models.finance_audit_log import entry_hash
-from .common import FinanceSyncCase, RpcCase
-
-
-class HeadFileMixin:
-    """A head file of the test's own (a temporary directory), starting from the database's
-    committed head, so a seal made in the rolled-back test transaction cannot outlive it."""
-
-    def use_own_head_file(self):
-        folder = tempfile.mkdtemp(prefix="fsync_audit_head_")
-        self.addCleanup(shutil.rmtree, folder, True)
-        patcher = patch.object(A, "HEAD_DIR", folder)
-        patcher.start()
-        self.addCleanup(patcher.stop)
-        self.head_path = self.env["finance.audit.log"]._head_path()
-        self.assertTrue(self.head_path.startswith(folder))
-        return folder
-
-    def anchor_head_file(self, cr=None):
-        cr = cr or self.env.cr
-        cr.execute("SELECT seq, hash FROM finance_audit_log WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1")
-        seq, seal = cr.fetchone() or (0, A.GENESIS)
-        A.write_head(self.head_path, {"confirmed": {"seq": seq, "seal": seal}, "pending": None})
+from .common import FinanceSyncCase, HeadFileMixin, RpcCase
 
 
 @tagged("post_install", "-at_install")

@@ -5,7 +5,6 @@ from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from ..engine.states import InvalidTransition
 from ..exceptions import UnmappedValueError
 from .common import FinanceSyncCase
 
@@ -199,8 +198,10 @@ class TestJobPipeline(FinanceSyncCase):
         self.assertEqual(b.user_id, self.env.user)
         b.action_cancel()
         self.assertEqual(b.state, "cancelled")
-        with self.assertRaises(InvalidTransition):
+        with self.assertRaisesRegex(UserError, "is Cancelled: it cannot be cancelled"):
             b.action_cancel()  # cancelled -> cancelled is not a transition
+        with self.assertRaisesRegex(UserError, "is Cancelled: it cannot be resolved"):
+            b.action_resolve("done by hand")
 
     def test_state_and_technical_fields_are_protected(self):
         job = self.backend._enqueue("core.noop")
