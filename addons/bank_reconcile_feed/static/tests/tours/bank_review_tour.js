@@ -45,11 +45,11 @@ registry.category("web_tour.tours").add("bank_reconcile_feed_review_table", {
             run: "click",
         },
         {
-            content: "The exception is done and the row buttons are gone",
-            trigger: `.o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Done'):not(:has(~ * ${PROPOSALS} button[name='action_accept']))`,
+            content: "The exception is done",
+            trigger: ".o_form_view .o_statusbar_status button.o_arrow_button_current:contains('Done')",
         },
         {
-            content: "No accept button left",
+            content: "and the rows have no Accept button left",
             trigger: `.o_form_view:not(:has(${PROPOSALS} button[name='action_accept']))`,
         },
     ],
