@@ -40,7 +40,13 @@ class FinanceSyncJob(models.Model):
         if line.is_reconciled:
             raise UserError(self.env._("Bank line %s is already reconciled.", line.display_name))
         self.env["bank.reconcile"].sudo()._refresh_proposals(line._feed_sudo())
-        return True
+        count = len(line.feed_proposal_ids)
+        return {"type": "ir.actions.client", "tag": "display_notification", "params": {
+            "type": "info" if count else "warning",
+            "message": self.env._("Proposals recomputed against the open items of now: %s.", count) if count
+            else self.env._("No open item fits this line now: pick open items yourself, or leave it open."),
+            # close nothing, but reload the exception so the table shows the new proposals
+            "next": {"type": "ir.actions.act_window_close"}}}
 
     @guarded(*RECONCILERS)
     def action_bank_pick(self):

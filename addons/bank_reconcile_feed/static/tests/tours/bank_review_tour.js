@@ -36,8 +36,22 @@ registry.category("web_tour.tours").add("bank_reconcile_feed_review_table", {
             run: "click",
         },
         {
+            content: "The refresh says what it found",
+            trigger: ".o_notification:contains('Proposals recomputed against the open items of now: 2')",
+        },
+        {
+            content: "Back to the queue",
+            trigger: ".o_breadcrumb .breadcrumb-item a:contains('Exception Queue')",
+            run: "click",
+        },
+        {
+            content: "Open the exception again: the recomputed proposals",
+            trigger: ".o_list_view .o_data_row td:contains('Table Tour BV')",
+            run: "click",
+        },
+        {
             content: "Still two proposals",
-            trigger: `${PROPOSALS} .o_data_row:nth-child(2)`,
+            trigger: `${PROPOSALS} .o_data_row:nth-child(2) td[name='document']:contains('INV/')`,
         },
         {
             content: "Accept the second one",
