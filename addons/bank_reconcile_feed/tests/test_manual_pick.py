@@ -3,6 +3,8 @@ any partner (in full, partly, or writing off a small difference), through the pr
 (camt.053 upload -> import -> match -> review job in the exception queue)."""
 from decimal import Decimal
 
+from lxml import etree
+
 from odoo import fields
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
@@ -192,6 +194,20 @@ class TestManualPick(BankFeedCase):
         self.assertEqual((invoice.payment_state, job.state), ("paid", "done"))
         with self.assertRaisesRegex(UserError, "already reconciled"):
             job.action_bank_pick()
+
+    def test_raw_error_details_are_only_on_the_managers_technical_page(self):
+        def form(groups):
+            user = new_test_user(self.env, login="pick_view_%s" % groups.split(".")[-1], groups=groups)
+            views = self.env["finance.sync.job"].with_user(user).get_views([(False, "form")])
+            return etree.fromstring(views["views"]["form"]["arch"])
+        queue_user = form("finance_sync_core.group_finance_sync_user")
+        self.assertFalse(queue_user.xpath("//page[@name='technical']"))
+        # the one place left for the JSON is hidden on a bank line's exception
+        [details] = queue_user.xpath("//field[@name='error_params_text']")
+        self.assertIn("bank_statement_line_id", details.get("invisible"))
+        self.assertTrue(queue_user.xpath("//field[@name='bank_proposal_ids']"))
+        manager = form("finance_sync_core.group_finance_sync_manager")
+        self.assertTrue(manager.xpath("//page[@name='technical']/field[@name='error_params_text']"))
 
 
 @tagged("post_install", "-at_install")
