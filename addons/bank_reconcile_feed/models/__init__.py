@@ -6,4 +6,5 @@ from . import account_bank_statement_line
 from . import account_move
 from . import bank_feed_import
 from . import bank_reconcile
+from . import bank_reconcile_manual
 from . import finance_sync_job

@@ -126,6 +126,18 @@ class AccountBankStatementLine(models.Model):
         return True
 
     @guarded(*RECONCILERS)
+    def action_bank_pick(self):
+        """The free pick of open items (any partner; full, partial or with a write-off) for this line."""
+        self.ensure_one()
+        line = self._feed_sudo()
+        if line.is_reconciled:
+            raise UserError(self.env._("Bank line %s is already reconciled.", line.display_name))
+        return {"type": "ir.actions.act_window", "res_model": "bank.reconcile.pick", "view_mode": "form",
+                "views": [(self.env.ref("bank_reconcile_feed.bank_reconcile_pick_view_form").id, "form")],
+                "target": "new", "name": self.env._("Pick open items"),
+                "context": {"default_statement_line_id": self.id}}
+
+    @guarded(*RECONCILERS)
     def action_open_feed_form(self):
         """This line in the bank feed's form (proposals, Accept, Write off, Leave open, Undo)."""
         self.ensure_one()

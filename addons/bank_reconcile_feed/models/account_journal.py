@@ -21,6 +21,10 @@ class AccountJournal(models.Model):
         help="A line without the bank's foreign amount pays a foreign-currency item in full when it is within "
              "this percentage of the item's open amount converted at the company rate of the line's date; "
              "the difference is booked as an exchange difference")
+    bank_manual_writeoff_limit = fields.Monetary(
+        string="Manual write-off limit", currency_field="currency_id", default=0.0,
+        help="The largest difference a person may write off when picking open items for a bank line "
+             "by hand (Pick open items); a larger difference is refused")
     bank_writeoff_account_id = fields.Many2one(
         "account.account", string="Write-off account", check_company=True,
         help="Account of the differences written off (e.g. bank fees)")

@@ -22,6 +22,22 @@ class BankReconcileProposal(models.Model):
     partial = fields.Boolean()
     reconcile_rule_id = fields.Many2one("bank.reconcile.rule", string="Reconciliation rule", ondelete="cascade")
     fx = fields.Boolean(string="Across currencies", help="Compared across currencies: the exchange difference is booked")
+    currency_id = fields.Many2one(related="statement_line_id.company_id.currency_id", string="Currency")
+    amount = fields.Monetary(
+        string="Open amount", compute="_compute_display", currency_field="currency_id",
+        help="What the proposed items still have open now (company currency)")
+    line_reconciled = fields.Boolean(related="statement_line_id.is_reconciled", string="Line reconciled")
+    # Text, not Char: a list wraps a text column, so several invoice numbers are never cut
+    document = fields.Text(
+        compute="_compute_display",
+        help="The invoices or entries the line would pay, or the reconciliation rule it would book")
+
+    def _compute_display(self):
+        for proposal in self:
+            items = proposal.move_line_ids
+            proposal.amount = sum(items.mapped("amount_residual"))
+            proposal.document = (", ".join(items.move_id.mapped("name")) if items
+                                 else proposal.reconcile_rule_id.name or proposal.rule)
 
     def _engine_proposal(self):
         from decimal import Decimal

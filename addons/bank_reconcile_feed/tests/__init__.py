@@ -11,3 +11,4 @@ from . import test_tours
 from . import test_feed_conformance
 from . import test_access_matrix
 from . import test_surface
+from . import test_manual_pick

@@ -11,8 +11,8 @@ from odoo.addons.finance_sync_core.tests.common import RpcCase
 
 from .common import BE, camt053, camt_file
 
-LINE, RULE, PROPOSAL, UPLOAD = ("account.bank.statement.line", "bank.reconcile.rule", "bank.reconcile.proposal",
-                                "bank.statement.upload")
+LINE, RULE, PROPOSAL, UPLOAD, PICK = ("account.bank.statement.line", "bank.reconcile.rule", "bank.reconcile.proposal",
+                                      "bank.statement.upload", "bank.reconcile.pick")
 ROLES = {
     "internal": ["base.group_user"],
     "sync_user": ["base.group_user", "finance_sync_core.group_finance_sync_user"],
@@ -26,6 +26,7 @@ OPERATIONS = {
     RULE: ["read", "write", "create", "unlink"],
     PROPOSAL: ["read", "accept"],
     UPLOAD: ["upload"],
+    PICK: ["pick"],
 }
 ALLOWED = {
     # reading lines and the review actions: people who settle bank lines
@@ -44,6 +45,8 @@ ALLOWED = {
     (PROPOSAL, "read"): {"sync_user", "sync_manager", "accountant"},
     (PROPOSAL, "accept"): {"sync_user", "sync_manager", "accountant"},
     (UPLOAD, "upload"): {"accountant"},
+    # picking open items by hand (create the wizard, then Reconcile): people who settle bank lines
+    (PICK, "pick"): {"sync_user", "sync_manager", "accountant"},
 }
 # every cell is about company A's data; the other company's manager may configure rules of
 # his own company but must not see or touch company A's
@@ -80,7 +83,7 @@ class TestBankAccessMatrix(RpcCase, AccountTestInvoicingCommon):
             "journal_id": self.journal.id, "date": "2026-11-20", "amount": 125.0, "payment_ref": "INV 1",
             "feed_import_id": "ref:A1", "feed_match_state": "review"})
         invoice = self.init_invoice("out_invoice", amounts=[125.0], post=True)
-        receivable = invoice.line_ids.filtered(lambda l: l.account_id.account_type == "asset_receivable")
+        self.receivable = receivable = invoice.line_ids.filtered(lambda l: l.account_id.account_type == "asset_receivable")
         self.proposal = self.env["bank.reconcile.proposal"].create({
             "statement_line_id": self.line.id, "rank": 1, "score": 0.7, "rule": "amount",
             "move_line_ids": [(6, 0, receivable.ids)]})
@@ -110,6 +113,13 @@ class TestBankAccessMatrix(RpcCase, AccountTestInvoicingCommon):
         elif model == PROPOSAL:
             method = {"read": ("read", [[self.proposal.id], ["score"]]),
                       "accept": ("action_accept", [[self.proposal.id]])}[operation]
+        elif model == PICK:
+            outcome = self.rpc(login, PICK, "create", {"statement_line_id": line, "mode": "full",
+                                                       "move_line_ids": [(6, 0, self.receivable.ids)]})
+            if outcome[0] != "ok":
+                return outcome
+            outcome = self.rpc(login, PICK, "action_reconcile", [outcome[1]])
+            return outcome, lambda: self.check_pick(outcome[0] == "ok")
         else:
             outcome = self.rpc(login, UPLOAD, "create", {
                 "backend_id": self.backend.id, "filename": "s.xml",
@@ -119,6 +129,11 @@ class TestBankAccessMatrix(RpcCase, AccountTestInvoicingCommon):
             return self.rpc(login, UPLOAD, "action_import", [outcome[1]])
         name, args = method
         return self.rpc(login, model, name, *args)
+
+    def check_pick(self, done):
+        """A pick that answered ok reconciled the line with the invoice; a refused one booked nothing."""
+        self.assertEqual(self.line.is_reconciled, done)
+        self.assertEqual(self.receivable.move_id.payment_state, "paid" if done else "not_paid")
 
     def test_matrix(self):
         self.assertGreaterEqual(len(MATRIX), 30)
