@@ -488,12 +488,12 @@ class BankReconcile(models.AbstractModel):
             lines.with_context(skip_account_move_synchronization=True).partner_id = partner
         st_lines.feed_match_state = how
         if how == "auto":
+            # one signed entry per line, appended in one insert for the whole batch
             Log = self.env["finance.audit.log"]
-            for st_line, proposal, writeoff in audit:
-                Log._append("bank.auto_reconcile", st_line,
-                            "Reconciled automatically (%s, score %.2f)" % (proposal.rule, proposal.score),
-                            data={"rule": proposal.rule, "score": proposal.score, "items": list(proposal.item_ids),
-                                  "writeoff": str(writeoff)})
+            Log._append_rows([Log._entry_values(
+                "bank.auto_reconcile", st_line, "Reconciled automatically (%s, score %.2f)" % (proposal.rule, proposal.score),
+                data={"rule": proposal.rule, "score": proposal.score, "items": list(proposal.item_ids),
+                      "writeoff": str(writeoff)}) for st_line, proposal, writeoff in audit])
         self._learn_accounts([(st_line, proposal) for st_line, proposal, _w in audit
                               if how == "manual" or proposal.rule in CONFIRMING_RULES], how)
         return st_lines
@@ -549,18 +549,23 @@ class BankReconcile(models.AbstractModel):
                 continue
             learn.append((lines[0], partner, account))
         Log = self.env["finance.audit.log"]
+        entries = []   # appended in one insert
         if learn:
             banks = Bank.create([{"acc_number": line.account_number, "partner_id": partner.id, "allow_out_payment": False}
                                  for line, partner, _account in learn])
             for bank, (line, partner, account) in zip(banks, learn):
-                Log._append("bank.account_learned", bank, "Learned account %s of %s from bank line %s (%s)" % (
-                    _masked(account), partner.name, line.id, "accepted by a person" if how == "manual" else "automatic match"),
-                    data={"account": account, "partner_id": partner.id, "statement_line_id": line.id, "how": how})
+                entries.append(Log._entry_values(
+                    "bank.account_learned", bank, "Learned account %s of %s from bank line %s (%s)" % (
+                        _masked(account), partner.name, line.id,
+                        "accepted by a person" if how == "manual" else "automatic match"),
+                    data={"account": account, "partner_id": partner.id, "statement_line_id": line.id, "how": how}))
         for line, partner, account, reason in refused:
-            Log._append("bank.account_not_learned", line, "Did not learn account %s for %s: %s" % (
-                _masked(account), partner.name, reason),
+            entries.append(Log._entry_values(
+                "bank.account_not_learned", line, "Did not learn account %s for %s: %s" % (
+                    _masked(account), partner.name, reason),
                 data={"account": account, "partner_id": partner.id, "statement_line_id": line.id, "how": how,
-                      "reason": reason})
+                      "reason": reason}))
+        Log._append_rows(entries)
 
     @api.model
     def _counterparts(self, st_line, items, proposal):
