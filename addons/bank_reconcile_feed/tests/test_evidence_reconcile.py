@@ -179,6 +179,29 @@ class TestEvidenceReconcile(BankFeedCase):
                 self.assertLess(len(narrowed), len(everyone))
         self.assertEqual(reconcile._known_partners(self.env.company, payer_names=["Payment"]), [])
 
+    def test_a_review_job_reads_every_item_its_line_names(self):
+        """A review job reads only the open items that could match its one line (a number in the
+        text is looked for among the items whose sequence number the text's digits hold): that
+        narrowed read must give the proposals the full read gives, whatever the text's noise."""
+        invoices = [self.invoice(100.0 + k, self.brightline) for k in range(12)]
+        reconcile = self.env["bank.reconcile"].sudo()
+        Line = self.env["account.bank.statement.line"].sudo()
+        a, b = invoices[3].name, invoices[11].name
+        texts = [a, a.replace("/", " "), a.replace("/", "").lower(), "EREF+4711 SVWZ+%s" % a.replace("/", "-"),
+                 "%s 4711" % a, "Zahlung %s und %s" % (a, b), "Payment", "Kunde 12345 Bank charges 1 2 3", "/"]
+        for k, text in enumerate(texts):
+            with self.subTest(text):
+                line = Line.create({"journal_id": self.journal_be.id, "date": "2026-11-20", "amount": 77.0 + k,
+                                    "payment_ref": text, "feed_import_id": "narrow%d" % k})
+                full = reconcile._match_lines(line)[line.id]
+                narrow = reconcile._match_lines(line, narrow=True)[line.id]
+                self.assertEqual([p.item_ids for p in narrow.proposals], [p.item_ids for p in full.proposals])
+                read = {item.id for item in reconcile._open_items(self.env.company, for_line=line)}
+                self.assertLessEqual({i for p in full.proposals for i in p.item_ids}, read)
+                self.assertLessEqual(len(read), 2, "only what the text names")
+                if k < 6:
+                    self.assertTrue(full.proposals, "the text names an invoice")
+
     def test_matching_a_batch_costs_no_queries_per_line(self):
         """Issue 13, speed: open items, partners and accounts are read once per batch, results and
         reconciliations written in bulk, audit entries appended in one insert: nothing grows per line."""
