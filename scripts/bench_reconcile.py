@@ -18,7 +18,7 @@ Data: scripts/reconcile_gen.py (it imports nothing of the suite's matcher). Per 
    the line's move and the invoices' receivables): correct, partial, wrong, unmatched, left alone.
 
 Usage: scripts/bench_reconcile.py --oca-path /tmp/oca [--sizes 2000,10000] [--items 20000] [--small]
-       [--seed 1] [--per-day 500] [--rebuild] [--keep]
+       [--seed 1] [--per-day 500] [--rebuild] [--keep] [--only suite|oca|both] [--profile FILE]
   --oca-path: a folder holding account_reconcile_oca, account_reconcile_model_oca and
   account_statement_base (e.g. ``pip install --target /tmp/oca odoo-addon-account-reconcile-oca==18.0.*
   odoo-addon-account-reconcile-model-oca==18.0.* odoo-addon-account-statement-base==18.0.*``), outside
@@ -30,6 +30,7 @@ import base64
 import hashlib
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,13 +96,25 @@ def drop_db(name):
     conn = pg()
     conn.cursor().execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
     conn.close()
+    shutil.rmtree(filestore(name), ignore_errors=True)
+
+
+def filestore(name):
+    import odoo
+    return odoo.tools.config.filestore(name)
 
 
 def copy_db(template, name):
+    """A copy of the template database and of its filestore (attachments and the audit log's head
+    file: without it the copy's audit sealing would stop, as it does for a database restored
+    without its filestore)."""
     drop_db(name)
     conn = pg()
     conn.cursor().execute('CREATE DATABASE "%s" TEMPLATE "%s"' % (name, template))
     conn.close()
+    shutil.rmtree(filestore(name), ignore_errors=True)
+    if os.path.isdir(filestore(template)):
+        shutil.copytree(filestore(template), filestore(name))
 
 
 def install(conf, db, addons):
@@ -199,6 +212,7 @@ def prepare(args, conf, tag, oca, w):
         with pg() as conn, conn.cursor() as cr:
             cr.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (building,))
             cr.execute('ALTER DATABASE "%s" RENAME TO "%s"' % (building, template))
+        os.rename(filestore(building), filestore(template))
     return template
 
 
@@ -251,7 +265,7 @@ def line_values(journal_id, lines, statement_id=None):
 
 
 # ---------------------------------------------------------------------- runs
-def run_suite(template, lines, per_day, keep):
+def run_suite(template, lines, per_day, keep, profile=None):
     db = template.replace("_tpl", "_run")
     copy_db(template, db)
     env = env_for(db)
@@ -266,6 +280,11 @@ def run_suite(template, lines, per_day, keep):
         admin.groups_id += env.ref("account.group_account_user")
         env.cr.commit()
         Job = env["finance.sync.job"]
+        profiler = None
+        if profile:
+            import cProfile
+            profiler = cProfile.Profile()
+            profiler.enable()
         t0 = time.perf_counter()
         wizard = env["bank.statement.upload"].with_user(admin).create({
             "backend_id": journal.bank_feed_backend_id.id, "file": base64.b64encode(data), "filename": "bench.xml"})
@@ -286,6 +305,10 @@ def run_suite(template, lines, per_day, keep):
                 log("  %d jobs wait until %s (retries): stopping the drain", left, eta)
                 break
         seconds = time.perf_counter() - t0
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(profile)
+            log("  profile of the suite's production path written to %s (timings under the profiler)", profile)
         env.cr.execute("""SELECT t.code, j.state, count(*), COALESCE(sum(j.duration), 0) FROM finance_sync_job j
                             JOIN finance_sync_job_type t ON t.id = j.job_type_id GROUP BY t.code, j.state ORDER BY 1, 2""")
         jobs = env.cr.fetchall()
@@ -386,6 +409,7 @@ def main():
     parser.add_argument("--only", choices=["suite", "oca", "both"], default="both")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the template databases")
     parser.add_argument("--keep", action="store_true", help="keep the run databases")
+    parser.add_argument("--profile", help="write a cProfile of the suite's timed production path to this file")
     args = parser.parse_args()
     if args.small:
         args.sizes, args.items = "500", 2000
@@ -399,12 +423,22 @@ def main():
         log("OCA account_reconcile_oca is NOT available (give --oca-path); no OCA column")
     work = tempfile.mkdtemp(prefix="bench_reconcile_")
     conf = os.path.join(work, "odoo.conf")
+    # the templates' filestores are kept next to the templates, from one run to the next
+    data_dir = os.environ.get("BENCH_RECONCILE_DATA", os.path.join(tempfile.gettempdir(), "bench_reconcile_data"))
     from cryptography.fernet import Fernet
+    # one key for the templates and their copies (secrets and audit signatures of the templates)
+    os.makedirs(data_dir, exist_ok=True)
+    key_file = os.path.join(data_dir, "bench.key")
+    if not os.path.isfile(key_file):
+        with open(key_file, "w") as out:
+            out.write(Fernet.generate_key().decode())
+    with open(key_file) as handle:
+        key = handle.read().strip()
     addons = [os.path.join(ROOT, "addons")] + ([oca_dir] if oca_dir else []) + odoo_addons_path()
     with open(conf, "w") as out:
         out.write("[options]\naddons_path = %s\ndata_dir = %s\nfinance_sync_encryption_key = %s\n"
                   "without_demo = all\nmax_cron_threads = 0\ndb_host = %s\ndb_port = %s\n%s" % (
-                      ",".join(addons), os.path.join(work, "data"), Fernet.generate_key().decode(),
+                      ",".join(addons), data_dir, key,
                       os.environ.get("PGHOST", "127.0.0.1"), os.environ.get("PGPORT", "5432"),
                       "db_user = %s\n" % os.environ["PGUSER"] if os.environ.get("PGUSER") else ""))
     import odoo
@@ -421,7 +455,7 @@ def main():
         lines = gen.bank_lines(w, numbers, n, args.seed)
         log("\nsize %d: %d bank lines against %d open invoices (load average %.1f)", n, len(lines), len(w.invoices),
             os.getloadavg()[0])
-        suite = run_suite(suite_tpl, lines, args.per_day, args.keep) if suite_tpl else None
+        suite = run_suite(suite_tpl, lines, args.per_day, args.keep, args.profile) if suite_tpl else None
         oca = run_oca(oca_tpl, lines, args.keep) if oca_tpl else None
         report(len(lines), suite, oca, lines)
         log("  load average after: %.1f; peak RSS of this process %.0f MB", os.getloadavg()[0],

@@ -13,7 +13,8 @@ reference_in_text     0.96   the item's number appears in the remittance text, t
                              spaces, dashes, slashes and case ("inv 2026-00123")
 several_references    0.96   several item numbers in the text and the line pays their sum
 amount_partner_name   0.92   the payer name is the name of exactly one partner (see engine/names.py:
-                             case, accents, legal form, word order ignored), that partner has
+                             case, accents, legal form, word order ignored), or a bank's cut of it
+                             (16+ characters, 2+ words, the start of no other partner's name), that partner has
                              exactly one open item of exactly the amount, no other partner with a
                              similar name (or a distinctive word in common) has that amount open,
                              and the counterparty IBAN, if known, is not another partner's

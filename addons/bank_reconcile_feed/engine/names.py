@@ -13,9 +13,15 @@ reduces a name to a *key* that survives those variants and nothing else:
 
 :class:`PartnerNames` indexes the keys of every partner the company knows (not only those with
 open items), so a key that two partners share identifies nobody.
+
+Banks also cut long payer names to the width of their name field ("HENDRIKS INSTALLAT" for
+Hendriks Installatietechniek Utrecht B.V.). Such a *cut* identifies a partner only when it is at
+least ``CUT_MIN_CHARS`` characters and ``CUT_MIN_WORDS`` words long and is the start of exactly one
+partner's name, spelled as above but in its own word order (never when it starts two names).
 """
 import re
 import unicodedata
+from bisect import bisect_left
 from collections import defaultdict
 from functools import lru_cache
 
@@ -41,6 +47,9 @@ ZAHLUNG UEBERWEISUNG UBERWEISUNG GUTSCHRIFT LASTSCHRIFT KUNDE KUNDEN RECHNUNG
 VIREMENT PAIEMENT CLIENT FACTURE BETALING OVERSCHRIJVING KLANT FACTUUR
 CUSTOMER INVOICE REFERENCE REF NOTPROVIDED UNKNOWN NA NONE
 """.split())
+# a payer name cut by the bank's field width identifies a partner only from this length on
+CUT_MIN_CHARS = 16
+CUT_MIN_WORDS = 2
 _CONNECTORS = frozenset({"AND", "UND", "ET", "EN", "THE"})
 _UMLAUTS = str.maketrans({"Ä": "AE", "Ö": "OE", "Ü": "UE", "ß": "SS", "ä": "AE", "ö": "OE", "ü": "UE"})
 _DROP = re.compile(r"\.")
@@ -100,6 +109,24 @@ def name_keys(name):
     return frozenset(keys), frozenset(forms)
 
 
+@lru_cache(maxsize=200000)
+def ordered_names(name):
+    """``(spellings, legal_forms)``: the name's words in their own order, legal forms and
+    connectors left out, one string per way a bank may spell it ('Müller-Bau GmbH & Co. KG' ->
+    {'MULLER BAU', 'MUELLER BAU'}): what a cut payer name is the start of."""
+    found, forms = set(), set()
+    for spelling in _spellings((name or "").strip()):
+        words = []
+        for word in _words(spelling):
+            if word in LEGAL_FORMS:
+                forms.add(LEGAL_FORMS[word])
+            elif word not in _CONNECTORS:
+                words.append(word)
+        if words:
+            found.add(" ".join(words))
+    return frozenset(found), frozenset(forms)
+
+
 def display_key(name):
     """The words of ``name`` that matching compares, for explanations ('ACME SUPPLIES')."""
     keys, _forms = name_keys(name)
@@ -114,6 +141,8 @@ class PartnerNames:
         self.by_key = defaultdict(set)
         self.forms = {}
         self.names = {}
+        self._ordered = []   # (ordered spelling, owner) of every name, for cut payer names
+        self._sorted = None
         for partner_id, name, *rest in partners:
             self.add(partner_id, name, identifies=rest[0] if rest else True)
 
@@ -121,8 +150,12 @@ class PartnerNames:
         """Index ``name`` for ``partner_id``. ``identifies=False`` (a contact person's name under a
         company) only blocks: a key shared with it designates nobody."""
         keys, forms = name_keys(name)
+        owner = partner_id if identifies else ("contact", partner_id)
         for key in keys:
-            self.by_key[key].add(partner_id if identifies else ("contact", partner_id))
+            self.by_key[key].add(owner)
+        if keys:
+            self._ordered.extend((spelling, owner) for spelling in ordered_names(name)[0])
+            self._sorted = None
         if identifies and partner_id not in self.names:
             self.names[partner_id] = name
             self.forms[partner_id] = forms
@@ -138,7 +171,7 @@ class PartnerNames:
         # a contact (an address, a person) under the very partner found is that partner
         found = {f for f in found if not (isinstance(f, tuple) and f[1] in found)}
         if not found:
-            return None, "no partner is called %r" % name
+            return self._identify_cut(name, forms)
         if len(found) > 1 and forms:
             # the payer's legal form tells namesakes apart: ACME GMBH is not Acme AG (a partner
             # without a legal form, or a contact, may still be the payer and stays)
@@ -153,6 +186,38 @@ class PartnerNames:
             return None, "the payer's legal form %s is not the partner's %s" % (
                 "/".join(sorted(forms)), "/".join(sorted(theirs)))
         return partner_id, "the payer name %r is the name of %s" % (name, self.names[partner_id])
+
+    def _identify_cut(self, name, forms):
+        """A payer name no partner bears: the one partner whose name it is the start of, when it is
+        long enough to be a bank's cut (``CUT_MIN_CHARS``, ``CUT_MIN_WORDS``) and starts the
+        name of no other partner (nor of another partner's contact)."""
+        nobody = None, "no partner is called %r" % name
+        cuts = {cut for cut in ordered_names(name)[0]
+                if len(cut) >= CUT_MIN_CHARS and len(cut.split()) >= CUT_MIN_WORDS}
+        if not cuts:
+            return nobody
+        if self._sorted is None:
+            self._sorted = sorted(set(self._ordered), key=lambda pair: pair[0])
+            self._sorted_keys = [spelling for spelling, _owner in self._sorted]
+        found = set()
+        for cut in cuts:
+            start = bisect_left(self._sorted_keys, cut)
+            for spelling, owner in self._sorted[start:]:
+                if not spelling.startswith(cut):
+                    break
+                found.add(owner)
+        found = {f for f in found if not (isinstance(f, tuple) and f[1] in found)}
+        if len(found) != 1:
+            return (None, "the payer name %r starts the names of %d partners" % (name, len(found))) if found else nobody
+        partner_id = next(iter(found))
+        if not isinstance(partner_id, int):
+            return None, "the payer name %r starts a contact's name" % name
+        theirs = self.forms.get(partner_id, frozenset())
+        if forms and theirs and forms != theirs:
+            return None, "the payer's legal form %s is not the partner's %s" % (
+                "/".join(sorted(forms)), "/".join(sorted(theirs)))
+        return partner_id, "the payer name %r is the start of the name of %s, and of no other partner's" % (
+            name, self.names[partner_id])
 
 
 def comparable(name):

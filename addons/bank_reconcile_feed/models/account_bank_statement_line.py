@@ -56,6 +56,16 @@ class AccountBankStatementLine(models.Model):
                 ON account_bank_statement_line (journal_id, feed_transaction_id)
              WHERE feed_transaction_id IS NOT NULL""")
 
+    def _prepare_move_line_default_vals(self, counterpart_account_id=None):
+        """Under the statement import's ``bank_feed_no_distribution_model`` context (the company
+        has no analytic distribution model at all): the entry's lines take no distribution, what
+        Odoo's compute would give after one distribution look-up per line."""
+        vals_list = super()._prepare_move_line_default_vals(counterpart_account_id)
+        if self.env.context.get("bank_feed_no_distribution_model"):
+            for vals in vals_list:
+                vals.setdefault("analytic_distribution", False)
+        return vals_list
+
     def write(self, vals):
         if not self.env.su and PROTECTED_FIELDS.intersection(vals):
             raise AccessError(self.env._("The bank feed fields %s change only through the bank feed's actions.",

@@ -291,12 +291,17 @@ class BankFeedImport(models.AbstractModel):
         """One create call per batch of a statement's lines; the batch's move names come from one
         sequence look-up per journal and month (see account.move._get_next_sequence_format)."""
         lines = self.env["account.bank.statement.line"]
+        journals = self.env["account.journal"].browse({v["journal_id"] for v in values})
+        # no distribution model can apply: the entries' lines skip the analytic look-up per line
+        no_model = not self.env["account.analytic.distribution.model"].search_count(
+            [("company_id", "in", (False, *journals.company_id.ids))], limit=1)
         for start in range(0, len(values), BATCH):
             formats = {}
             # Odoo's create writes each line's move once more after creating it, and every such
             # write checks that move's balance on its own (a flush and a query per line); the
             # batch's balance is checked below in one query instead
-            bulk = lines.with_context(bank_feed_sequence_formats=formats, check_move_validity=False)
+            bulk = lines.with_context(bank_feed_sequence_formats=formats, check_move_validity=False,
+                                      bank_feed_no_distribution_model=no_model)
             batch = bulk.create(values[start:start + BATCH])
             # the names are computed while the batch is posted or at the next flush: flush here,
             # still under the context

@@ -17,6 +17,9 @@ from ..engine.names import distinctive_words, name_keys
 
 _logger = logging.getLogger(__name__)
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]")
+_DIGITS = re.compile(r"[0-9]+")
+_INT4 = 2 ** 31
 # accented letters and their plain form (what engine/names.py's NFKD fold gives), for SQL TRANSLATE
 _ACCENTS = "ÀÁÂÃÄÅàáâãäåÇçÈÉÊËèéêëÌÍÎÏìíîïÑñÒÓÔÕÖØòóôõöøÙÚÛÜùúûüÝýÿŠšŽžČčĆćŁłŚśŹźŻżŃńĘęĄąŘřĚěŮůŇňŤťĎďĐđı"
 _PLAIN = "AAAAAAaaaaaaCcEEEEeeeeIIIIiiiiNnOOOOOOooooooUUUUuuuuYyySsZzCcCcLlSsZzZzNnEeAaRrEeUuNnTtDdDdi"
@@ -25,6 +28,11 @@ REVIEW_JOB = "bank.review_line"
 # payer named, or the payer's own name with the only open item of the amount
 CONFIRMING_RULES = frozenset({"end_to_end", "structured_reference", "reference_in_text", "several_references",
                               "amount_partner_name"})
+
+
+def _name_key(name):
+    """A document number as the text search compares it: letters and digits, upper-case."""
+    return _NOT_ALNUM.sub("", name).upper()
 
 
 def format_amount(amount):
@@ -79,16 +87,20 @@ class BankReconcile(models.AbstractModel):
         that appears in its text): a superset of what the engine can find for it, so a review
         job does not read every open item of the company."""
         self.env["account.move.line"].flush_model()
+        self.env["account.move"].flush_model(["name", "sequence_number", "payment_reference", "ref"])
         self.env["account.payment"].flush_model(["finance_end_to_end_id"])
-        narrow, args = "", {"company": company.id, "outstanding": self._outstanding_accounts(company)}
+        narrow, direct, args = "", "", {"company": company.id, "outstanding": self._outstanding_accounts(company)}
+        text = ""
         if for_line is not None:
-            narrow = """
-               AND (aml.partner_id = ANY(%(partners)s)
+            # what points at an item directly; a number in the text is checked below, on the few
+            # items whose sequence number appears among the text's digits (no regex per open item)
+            direct = """(aml.partner_id = ANY(%(partners)s)
                     OR ABS(aml.amount_residual) = %(amount)s OR ABS(aml.amount_residual_currency) = ANY(%(amounts)s)
                     OR (%(e2e)s != '' AND (m.ref = %(e2e)s OR pay.finance_end_to_end_id = %(e2e)s))
-                    OR (%(ref)s != '' AND UPPER(REGEXP_REPLACE(m.payment_reference, '[^0-9A-Za-z]', '', 'g')) = %(ref)s)
-                    OR (LENGTH(REGEXP_REPLACE(m.name, '[^0-9A-Za-z]', '', 'g')) >= 3
-                        AND POSITION(UPPER(REGEXP_REPLACE(m.name, '[^0-9A-Za-z]', '', 'g')) IN %(text)s) > 0))"""
+                    OR (%(ref)s != '' AND UPPER(REGEXP_REPLACE(m.payment_reference, '[^0-9A-Za-z]', '', 'g')) = %(ref)s))"""
+            text = compact(" ".join(filter(None, [for_line.payment_ref, for_line.feed_structured_reference])))
+            narrow = "\n               AND (%s OR m.sequence_number = ANY(%%(numbers)s))" % direct
+            direct = ", " + direct
             partners = set(for_line.partner_id.ids)
             iban = compact(for_line.account_number)
             if iban:
@@ -97,11 +109,11 @@ class BankReconcile(models.AbstractModel):
             args.update(partners=list(partners), amount=abs(for_line.amount),
                         amounts=[abs(for_line.amount), abs(for_line.amount_currency or 0.0)],
                         e2e=for_line.feed_end_to_end_id or "", ref=compact(for_line.feed_structured_reference) or "",
-                        text=compact(" ".join(filter(None, [for_line.payment_ref, for_line.feed_structured_reference]))) or "")
+                        numbers=self._text_numbers(text))
         self.env.cr.execute("""
             SELECT aml.id, aml.amount_residual, aml.partner_id, COALESCE(p.name, ''), COALESCE(m.name, ''),
                    COALESCE(m.payment_reference, ''), COALESCE(NULLIF(pay.finance_end_to_end_id, ''), m.ref, ''),
-                   c.name, aml.amount_residual_currency
+                   c.name, aml.amount_residual_currency""" + direct + """
               FROM account_move_line aml
               JOIN account_move m ON m.id = aml.move_id
          LEFT JOIN account_payment pay ON pay.id = m.origin_payment_id
@@ -113,6 +125,9 @@ class BankReconcile(models.AbstractModel):
                AND (aml.amount_residual != 0 OR aml.amount_residual_currency != 0)""" + narrow + """
           ORDER BY aml.date_maturity NULLS LAST, aml.id""", args)
         rows = self.env.cr.fetchall()
+        if for_line is not None:
+            # an item found by its sequence number only: its whole number must be in the text
+            rows = [r for r in rows if r[9] or (len(_name_key(r[4])) >= 3 and _name_key(r[4]) in text)]
         self.env.cr.execute("""SELECT partner_id, sanitized_acc_number FROM res_partner_bank
                                 WHERE partner_id = ANY(%s)""", (list({r[2] for r in rows if r[2]}),))
         ibans = {}
@@ -123,6 +138,20 @@ class BankReconcile(models.AbstractModel):
                      end_to_end_id=r[6] if _HEX32.match(r[6]) else "",
                      partner_ibans=tuple(ibans.get(r[2], ())), currency=r[7],
                      residual_currency=Decimal(str(r[8]))) for r in rows]
+
+    @staticmethod
+    def _text_numbers(text):
+        """Every number a run of digits of ``text`` holds (each substring of each run, as an
+        integer): the sequence number of any document whose number appears in the text is one
+        of them (its trailing digits are a substring of the text's digits)."""
+        found = set()
+        for run in _DIGITS.findall(text or ""):
+            for start in range(len(run)):
+                for end in range(start + 1, min(len(run), start + 10) + 1):
+                    value = int(run[start:end])
+                    if value < _INT4:
+                        found.add(value)
+        return sorted(found)
 
     @api.model
     def _known_partners(self, company, payer_names=None):
@@ -488,12 +517,12 @@ class BankReconcile(models.AbstractModel):
             lines.with_context(skip_account_move_synchronization=True).partner_id = partner
         st_lines.feed_match_state = how
         if how == "auto":
+            # one signed entry per line, appended in one insert for the whole batch
             Log = self.env["finance.audit.log"]
-            for st_line, proposal, writeoff in audit:
-                Log._append("bank.auto_reconcile", st_line,
-                            "Reconciled automatically (%s, score %.2f)" % (proposal.rule, proposal.score),
-                            data={"rule": proposal.rule, "score": proposal.score, "items": list(proposal.item_ids),
-                                  "writeoff": str(writeoff)})
+            Log._append_rows([Log._entry_values(
+                "bank.auto_reconcile", st_line, "Reconciled automatically (%s, score %.2f)" % (proposal.rule, proposal.score),
+                data={"rule": proposal.rule, "score": proposal.score, "items": list(proposal.item_ids),
+                      "writeoff": str(writeoff)}) for st_line, proposal, writeoff in audit])
         self._learn_accounts([(st_line, proposal) for st_line, proposal, _w in audit
                               if how == "manual" or proposal.rule in CONFIRMING_RULES], how)
         return st_lines
@@ -549,18 +578,23 @@ class BankReconcile(models.AbstractModel):
                 continue
             learn.append((lines[0], partner, account))
         Log = self.env["finance.audit.log"]
+        entries = []   # appended in one insert
         if learn:
             banks = Bank.create([{"acc_number": line.account_number, "partner_id": partner.id, "allow_out_payment": False}
                                  for line, partner, _account in learn])
             for bank, (line, partner, account) in zip(banks, learn):
-                Log._append("bank.account_learned", bank, "Learned account %s of %s from bank line %s (%s)" % (
-                    _masked(account), partner.name, line.id, "accepted by a person" if how == "manual" else "automatic match"),
-                    data={"account": account, "partner_id": partner.id, "statement_line_id": line.id, "how": how})
+                entries.append(Log._entry_values(
+                    "bank.account_learned", bank, "Learned account %s of %s from bank line %s (%s)" % (
+                        _masked(account), partner.name, line.id,
+                        "accepted by a person" if how == "manual" else "automatic match"),
+                    data={"account": account, "partner_id": partner.id, "statement_line_id": line.id, "how": how}))
         for line, partner, account, reason in refused:
-            Log._append("bank.account_not_learned", line, "Did not learn account %s for %s: %s" % (
-                _masked(account), partner.name, reason),
+            entries.append(Log._entry_values(
+                "bank.account_not_learned", line, "Did not learn account %s for %s: %s" % (
+                    _masked(account), partner.name, reason),
                 data={"account": account, "partner_id": partner.id, "statement_line_id": line.id, "how": how,
-                      "reason": reason})
+                      "reason": reason}))
+        Log._append_rows(entries)
 
     @api.model
     def _counterparts(self, st_line, items, proposal):

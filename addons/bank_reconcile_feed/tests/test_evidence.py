@@ -208,3 +208,111 @@ class TestNeverWrong(unittest.TestCase):
         self.assertFalse(outsider, "outsider %r taken for a customer among %s" % (payer_name, partners))
         own = [i.id for i in items if i.partner_id == payer_id and i.residual == amount]
         self.assertEqual([chosen.item_ids], [(i,) for i in own], (payer_name, partners, items))
+
+
+# ---------------------------------------------------------------------------- cut names
+class TestCutNames(unittest.TestCase):
+    """Banks cut long payer names to their field's width ("HENDRIKS INSTALLAT"): a cut is name
+    evidence only when it is long enough (16 characters, 2 words) and starts exactly one
+    partner's name."""
+    PARTNERS = [(1, "Hendriks Installatietechniek Utrecht B.V."), (2, "Dekker Metaalbewerking Zwolle BV"),
+                (3, "Müller Schmidt Maschinenbau GmbH"), (4, "Hendriks Bouw"), (5, "Hendriks Bouwgroep Noord BV")]
+
+    def setUp(self):
+        self.items = [Item(100 + pid, D("%d.%02d" % (300 + 41 * pid, pid)), pid, name, "INV/2026/%05d" % pid)
+                      for pid, name in self.PARTNERS]
+        self.index = MatchIndex(self.items, partners=self.PARTNERS)
+
+    def amount(self, pid):
+        return next(i.residual for i in self.items if i.partner_id == pid)
+
+    def test_a_long_cut_of_one_partner_name_reconciles_its_invoice(self):
+        for pid, payer in ((1, "HENDRIKS INSTALLAT"), (1, "HENDRIKS INSTALLATIETECHNIEK UT"), (2, "DEKKER METAALBEWER"),
+                           (3, "MUELLER SCHMIDT MA"), (3, "MULLER SCHMIDT MASCH")):
+            with self.subTest(payer):
+                result, chosen = auto(self.index, self.amount(pid), payer)
+                self.assertIsNotNone(chosen, result.proposals)
+                self.assertEqual((chosen.item_ids, chosen.rule), ((100 + pid,), "amount_partner_name"))
+                self.assertIn("start of the name of %s" % dict(self.PARTNERS)[pid], chosen.explanation)
+
+    def test_a_short_or_one_word_cut_is_no_evidence(self):
+        for pid, payer in ((1, "HENDRIKS INSTALL"[:15]), (2, "DEKKER METAAL"), (2, "DEKKERMETAALBEWERKING"),
+                           (1, "INSTALLATIETECHNIEK UTRECHT")):
+            with self.subTest(payer):
+                self.assertIsNone(auto(self.index, self.amount(pid), payer)[1])
+
+    def test_a_cut_that_starts_two_partner_names_identifies_neither(self):
+        partners = self.PARTNERS + [(6, "Dekker Metaalbewerking Zwolle Noord BV")]
+        index = MatchIndex(self.items, partners=partners)   # 6 has nothing open and still blocks
+        for payer in ("DEKKER METAALBEWER", "DEKKER METAALBEWERKING ZWOL"):
+            with self.subTest(payer):
+                result, chosen = auto(index, self.amount(2), payer)
+                self.assertIsNone(chosen)
+        # a contact's name under another company blocks as well
+        index = MatchIndex(self.items, partners=self.PARTNERS + [(7, "Hendriks Installatietechniek Zwolle", False)])
+        self.assertIsNone(auto(index, self.amount(1), "HENDRIKS INSTALLAT")[1])
+
+    def test_a_cut_with_the_same_amount_open_at_a_similar_partner_stays_with_a_person(self):
+        items = self.items + [Item(900, self.amount(5), 4, "Hendriks Bouw", "INV/2026/00900")]
+        index = MatchIndex(items, partners=self.PARTNERS)
+        result, chosen = auto(index, self.amount(5), "HENDRIKS BOUWGROEP NO")
+        self.assertIsNone(chosen, result.proposals)
+        self.assertIn((105,), [p.item_ids for p in result.proposals])
+
+    def test_a_cut_of_a_partner_with_two_items_of_the_amount_stays_with_a_person(self):
+        items = self.items + [Item(901, self.amount(1), 1, self.PARTNERS[0][1], "INV/2026/00901")]
+        result, chosen = auto(MatchIndex(items, partners=self.PARTNERS), self.amount(1), "HENDRIKS INSTALLAT")
+        self.assertIsNone(chosen)
+        self.assertEqual({p.item_ids for p in result.proposals[:2]}, {(101,), (901,)})
+
+    def test_a_cut_with_another_legal_form_is_another_company(self):
+        self.assertIsNone(auto(self.index, self.amount(1), "HENDRIKS INSTALLAT GMBH")[1])
+        self.assertEqual(auto(self.index, self.amount(1), "HENDRIKS INSTALLAT BV")[1].item_ids, (101,))
+
+
+CUT_WORDS = ["Hendriks", "Hendrikse", "Installatietechniek", "Installatie", "Bouw", "Bouwgroep", "Utrecht", "Zwolle"]
+
+
+class TestCutNamesNeverWrong(unittest.TestCase):
+    @settings(max_examples=400, deadline=None)
+    @given(st.data())
+    def test_a_cut_reconciles_only_the_one_partner_whose_name_it_starts(self, data):
+        # long names built from words that start one another (Hendriks/Hendrikse, Bouw/Bouwgroep)
+        count = data.draw(st.integers(2, 7))
+        partners, names = [], set()
+        for pid in range(1, count + 1):
+            words = data.draw(st.lists(st.sampled_from(CUT_WORDS), min_size=2, max_size=4, unique=True))
+            name = " ".join(words)
+            if name.upper() in names:
+                continue
+            names.add(name.upper())
+            partners.append((pid, name + data.draw(st.sampled_from(["", " BV", " GmbH"]))))
+        amounts = [D(a) for a in ("100.00", "250.00", "999.99")]
+        items, next_id = [], 1
+        for pid, name in partners:
+            for _n in range(data.draw(st.integers(0, 2))):
+                items.append(Item(next_id, data.draw(st.sampled_from(amounts)), pid, name, "INV/%d" % next_id))
+                next_id += 1
+        if not items:
+            return
+        index = MatchIndex(items, partners=partners)
+        payer_id, name = data.draw(st.sampled_from(partners))
+        bare = " ".join(w for w in name.split() if w not in ("BV", "GmbH")).upper()
+        payer = bare[:data.draw(st.integers(1, len(bare)))].rstrip()
+        amount = data.draw(st.sampled_from(amounts))
+        chosen = index.match(Line(1, amount, counterparty_name=payer, remittance="Payment")).auto(THRESHOLD)
+        if chosen is None:
+            return
+        # the payer text starts (or is) the name of the chosen item's partner and of no other
+        # partner's, and that partner has exactly this one item of the amount
+        starts = {pid for pid, other in partners
+                  if " ".join(w for w in other.split() if w not in ("BV", "GmbH")).upper().startswith(payer)}
+        exact = {pid for pid, other in partners
+                 if sorted(w for w in other.upper().split() if w not in ("BV", "GMBH")) == sorted(payer.split())}
+        (item,) = [i for i in items if (i.id,) == chosen.item_ids]
+        self.assertTrue(item.partner_id in exact or starts == {item.partner_id}, (payer, partners, items))
+        own = [i.id for i in items if i.partner_id == item.partner_id and i.residual == amount]
+        self.assertEqual(own, [item.id])
+        if item.partner_id not in exact:
+            self.assertGreaterEqual(len(payer), 16)
+            self.assertEqual(item.partner_id, payer_id)

@@ -52,6 +52,17 @@ class TestStatementImport(BankFeedCase):
             line.copy({"feed_import_id": "ref:UNIQ1", "journal_id": self.journal_be.id})
             self.env.flush_all()
 
+    def test_an_analytic_distribution_model_still_applies_to_imported_lines(self):
+        # the import skips Odoo's per-line distribution look-up only when no model exists at all
+        plan = self.env["account.analytic.plan"].create({"name": "Bank plan"})
+        analytic = self.env["account.analytic.account"].create({"name": "Bank costs", "plan_id": plan.id})
+        self.env["account.analytic.distribution.model"].create({
+            "account_prefix": self.journal_be.suspense_account_id.code, "analytic_distribution": {str(analytic.id): 100}})
+        self.upload(camt_file(camt053(BE, "BE-AN", Decimal("0"), [{"amount": Decimal("12.00"), "ref": "AN1"}])))
+        self.run_worker()
+        _liquidity, suspense, _other = self.lines(self.journal_be)._seek_for_lines()
+        self.assertEqual(suspense.analytic_distribution, {str(analytic.id): 100})
+
     def test_unknown_account_is_a_business_exception(self):
         self.upload(camt_file(camt053("DE89370400440532013000", "DE-1", Decimal("0"), [{"amount": Decimal("5.00")}])))
         self.run_worker()
