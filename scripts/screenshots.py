@@ -35,6 +35,8 @@ SCREENS = {
     "screening-cases": "/odoo/action-compliance_screening.screening_case_action",
     "bank-lines": "/odoo/action-bank_reconcile_feed.account_bank_statement_line_action",
     "bank-rules": "/odoo/action-bank_reconcile_feed.bank_reconcile_rule_action",
+    # a dialog (target new): opened over the exception queue by the web client's action service
+    "lock-dates": ("dialog", "finance_sync_core.finance_lock_dates_action"),
 }
 
 
@@ -133,6 +135,11 @@ def main():
                 browser.evaluate("document.querySelector('.o_data_row td.o_data_cell') && "
                                  "document.querySelector('.o_data_row td.o_data_cell').click()")
                 ok = browser.wait_for(".o_form_view .o_statusbar_status")
+            elif isinstance(path, tuple):
+                browser.call("Page.navigate", url=args.url + SCREENS["exception-queue"])
+                browser.wait_for(".o_action_manager .o_view_controller")
+                browser.evaluate("odoo.__WOWL_DEBUG__.root.env.services.action.doAction(%s)" % json.dumps(path[1]))
+                ok = browser.wait_for(".modal .o_form_view")
             else:
                 browser.call("Page.navigate", url=args.url + path)
                 ok = browser.wait_for(".o_action_manager .o_view_controller")

@@ -7,6 +7,35 @@ import requests
 _logger = logging.getLogger(__name__)
 
 DEMO_WORKER_SECONDS = 120
+DEMO_COMPANY_XMLID = "finance_sync_demo.demo_company"
+DEMO_COMPANY = {"name": "Finance Sync Demo SA", "street": "Rue de la Loi 16", "zip": "1000", "city": "Bruxelles",
+                "email": "finance@example.com", "vat": False}
+
+
+def demo_company(env):
+    """The demo's company: "Finance Sync Demo SA", in EUR as every platform of the sandbox, with
+    Odoo's generic chart of accounts. Odoo's own demo company keeps its USD entries (its currency
+    cannot change once it has entries); the administrator works in this one (default company).
+    Made by the first demo step that needs it, the same one afterwards."""
+    company = env.ref(DEMO_COMPANY_XMLID, raise_if_not_found=False)
+    if company:
+        return company
+    eur = env.ref("base.EUR")
+    eur.active = True
+    company = env["res.company"].create(dict(DEMO_COMPANY, currency_id=eur.id, country_id=env.ref("base.be").id))
+    env["ir.model.data"]._update_xmlids([{"xml_id": DEMO_COMPANY_XMLID, "record": company, "noupdate": True}])
+    # _load, not try_loading: during the module install the registry is not marked loaded yet
+    env["account.chart.template"]._load("generic_coa", company, install_demo=False)
+    company.currency_id = eur  # the generic chart sets USD; no entry exists yet, so it may change
+    users = env.ref("base.user_admin") | env.ref("base.user_root")
+    users.write({"company_ids": [(4, company.id)]})
+    env.ref("base.user_admin").company_id = company  # the web client opens on the demo company
+    # the screening jobs' own backend (compliance_screening) serves the company that screens
+    local = env.ref("compliance_screening.backend_screening", raise_if_not_found=False)
+    if local and not local.job_ids:
+        local.company_id = company
+    _logger.info("Demo data: company %s (EUR, generic chart) created", company.name)
+    return company
 
 
 def demo_sandbox_settings(base_url, timeout=3.0):

@@ -6,8 +6,9 @@
 #  3. creates the database $FINANCE_SYNC_DB with demo data and the addons of
 #     $FINANCE_SYNC_ADDONS when it does not exist, or installs the addons of that list it
 #     does not have yet (so adding a connector to the list is enough);
-#  4. runs the Odoo server with that configuration (workers and cron threads from the
-#     example: 2 and 2); extra arguments go to the server.
+#  4. runs the Odoo server with that configuration: $FINANCE_SYNC_WORKERS HTTP workers (0, the
+#     default of docker-compose.yml: the single-process server, websockets on port 8069 too) and
+#     the example's 2 cron threads; extra arguments go to the server.
 # The encryption key comes from $FINANCE_SYNC_ENCRYPTION_KEY or, when that is empty, from
 # /var/lib/odoo/finance-sync/encryption.key, generated on the first start and kept in the
 # odoo-data volume (delete the volume and the stored secrets can no longer be read).
@@ -19,6 +20,7 @@ CONF="$STATE_DIR/odoo.conf"
 KEY_FILE="$STATE_DIR/encryption.key"
 DB="${FINANCE_SYNC_DB:-finance_sync_demo}"
 ADDONS="${FINANCE_SYNC_ADDONS:?FINANCE_SYNC_ADDONS (comma-separated addons to install) is not set}"
+WORKERS="${FINANCE_SYNC_WORKERS:-0}"
 export PGHOST="${PGHOST:-db}" PGPORT="${PGPORT:-5432}" PGUSER="${PGUSER:-odoo}" PGPASSWORD="${PGPASSWORD:-odoo}"
 DERIVE=/usr/local/lib/finance-sync/derive_config.py
 
@@ -27,6 +29,7 @@ die() { say "ERROR: $*"; exit 2; }
 
 [ -r "$EXAMPLE" ] || die "$EXAMPLE is missing: mount odoo.conf.example there (see docker-compose.yml)."
 case "$DB" in *[!A-Za-z0-9_]*|"") die "FINANCE_SYNC_DB must be letters, digits and underscores, got '$DB'." ;; esac
+case "$WORKERS" in *[!0-9]*|"") die "FINANCE_SYNC_WORKERS must be a number (0: single-process server), got '$WORKERS'." ;; esac
 
 # 1. configuration
 umask 077
@@ -43,7 +46,7 @@ fi
 python3 "$DERIVE" "$EXAMPLE" "$CONF" \
   "db_host=$PGHOST" "db_port=$PGPORT" "db_user=$PGUSER" "db_password=$PGPASSWORD" \
   "db_name=$DB" "dbfilter=^$DB\$" "data_dir=/var/lib/odoo" \
-  "finance_sync_encryption_key=$KEY"
+  "workers=$WORKERS" "finance_sync_encryption_key=$KEY"
 
 # 2. PostgreSQL (depends_on waits for the healthcheck; this covers restarts of db alone)
 python3 - <<'PY' || die "PostgreSQL at $PGHOST:$PGPORT does not answer as $PGUSER."
@@ -83,9 +86,11 @@ PY
 )" || die "cannot inspect the database $DB."
 case "$TODO" in
   new:*)
-    say "creating database $DB with demo data and ${TODO#new:} (takes a few minutes the first time)"
+    say "creating database $DB with demo data and ${TODO#new:}: Odoo's accounting and expenses, the suite, then the first demo syncs against the sandbox; about 5 to 10 minutes on 2 cores (Odoo's log below names each module as it loads; the web server starts when it is done)"
+    START=$SECONDS
     odoo -c "$CONF" -d "$DB" -i "${TODO#new:}" --stop-after-init \
-      || die "creating $DB failed (see the log above); fix the cause and run docker compose up again." ;;
+      || die "creating $DB failed (see the log above); fix the cause and run docker compose up again."
+    say "database $DB created in $((SECONDS - START)) s" ;;
   add:?*)
     say "installing ${TODO#add:} into $DB"
     odoo -c "$CONF" -d "$DB" -i "${TODO#add:}" --stop-after-init \
@@ -93,5 +98,9 @@ case "$TODO" in
 esac
 
 # 4. serve
-say "Odoo on port 8069, database $DB (log in as admin / admin)"
+if [ "$WORKERS" = 0 ]; then
+  say "Odoo on port 8069 (single-process server: web client, websocket and job workers), database $DB (log in as admin / admin)"
+else
+  say "Odoo on port 8069 with $WORKERS HTTP workers, database $DB (log in as admin / admin); live updates need /websocket routed to port 8072 by a reverse proxy"
+fi
 exec odoo -c "$CONF" "$@"

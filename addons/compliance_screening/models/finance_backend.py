@@ -14,8 +14,11 @@ PROVIDER_WEBHOOK_EVENTS = {"screening_list.updated": "screening.provider_list_up
 class FinanceBackend(models.Model):
     _inherit = "finance.backend"
 
-    kind = fields.Selection(selection_add=[("screening_provider", "Screening provider")],
-                            ondelete={"screening_provider": "set default"})
+    # "screening": the backend this addon ships in every database (data/backend_data.xml) to run the
+    # local engine's jobs (list loads, rescreens, case reviews); it talks to no platform of its own
+    kind = fields.Selection(selection_add=[("screening_provider", "Screening provider"),
+                                           ("screening", "Sanctions screening (local engine)")],
+                            ondelete={"screening_provider": "set default", "screening": "set default"})
     screening_default = fields.Boolean(
         string="Runs screening jobs", readonly=True, copy=False,
         help="This company's backend for screening jobs (list loads, rescreens, case reviews)")
@@ -89,6 +92,9 @@ class FinanceBackend(models.Model):
         return lst
 
     def _test_connection(self):
+        if self.kind == "screening":
+            return self.env._("Nothing to connect to: this backend runs the local screening engine's jobs. "
+                              "Lists loaded from a URL are downloaded from the URL written on the list.")
         if self.kind != "screening_provider":
             return super()._test_connection()
         matches, bad, versions = self._screening_adapter().screen(

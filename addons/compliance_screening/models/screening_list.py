@@ -166,11 +166,14 @@ class ScreeningList(models.Model):
 
     @guarded("finance_sync_core.group_finance_sync_manager")
     def action_load_now(self):
+        jobs = self.env["finance.sync.job"]
         for rec in self:
             if rec.source != "url" or not rec.url:
                 raise UserError(self.env._("List %s has no URL: upload a file instead.", rec.name))
-            rec._enqueue_load(key_suffix="manual:%s" % uuid.uuid4().hex)  # every press loads
-        return True
+            jobs |= rec._enqueue_load(key_suffix="manual:%s" % uuid.uuid4().hex)  # every press loads
+        return jobs.backend_id._notify_queued(jobs, message=self.env._(
+            "Queued the download of %(count)s list(s): %(names)s. A new version is screened against every "
+            "partner (delta rescreen) once it is loaded.", count=len(jobs), names=", ".join(self.mapped("name"))))
 
     def _enqueue_load(self, key_suffix):
         self.ensure_one()
@@ -184,9 +187,11 @@ class ScreeningList(models.Model):
         now = fields.Datetime.now()
         due = self.search([("source", "=", "url"), ("url", "!=", False),
                            "|", ("next_load_at", "=", False), ("next_load_at", "<=", now)])
-        for rec in due:
+        for done, rec in enumerate(due, start=1):
             rec._enqueue_load(key_suffix="scheduled:%s" % (rec.next_load_at or now).isoformat())
             rec.next_load_at = now + timedelta(hours=max(1, rec.interval_hours))
+            # progress on the scheduled action ("n of m" lists queued), as the connectors' crons report it
+            self.env["ir.cron"]._notify_progress(done=done, remaining=len(due) - done)
         return len(due)
 
     @api.model
@@ -223,8 +228,10 @@ class ScreeningList(models.Model):
     def action_full_rescreen(self):
         """Screen every partner against every entry (on demand), in jobs of RESCREEN_CHUNK partners."""
         jobs = self.env["res.partner"]._screening_enqueue_rescreen(None, key_prefix="full:%s" % uuid.uuid4().hex)
-        return {"type": "ir.actions.client", "tag": "display_notification",
-                "params": {"message": self.env._("%s rescreen job(s) queued.", len(jobs)), "type": "success"}}
+        partners = sum(len((job.payload or {}).get("partner_ids") or []) for job in jobs.sudo())
+        return self._screening_backend()._notify_queued(jobs, message=self.env._(
+            "Queued %(jobs)s rescreen job(s) for %(partners)s partner(s), against every entry of every list.",
+            jobs=len(jobs), partners=partners))
 
     @guarded("finance_sync_core.group_finance_sync_manager")
     def action_open_upload(self):

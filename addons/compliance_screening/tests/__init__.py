@@ -8,3 +8,4 @@ from . import test_access_rpc
 from . import test_tours
 from . import test_provider
 from . import test_public_methods
+from . import test_feedback

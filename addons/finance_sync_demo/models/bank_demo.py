@@ -29,7 +29,7 @@ from odoo.exceptions import UserError
 from odoo.addons.finance_sync_sandbox.sandbox_server import config as sandbox_config
 from odoo.addons.finance_sync_sandbox.worlds import post_sandbox_invoices
 
-from ..helpers import DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
+from ..helpers import DemoSandboxAdmin, demo_company, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
 
 _logger = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class FinanceBackend(models.Model):
         if self.env.ref(DEMO_BACKEND_XMLID, raise_if_not_found=False):
             return True  # done already
 
-        company = self.env.ref("base.main_company")
+        company = demo_company(self.env)
         self = self.with_company(company)
         journals = self._bank_demo_journals(company)
         if not journals:

@@ -18,7 +18,7 @@ from odoo.exceptions import UserError
 from odoo.addons.finance_sync_sandbox.sandbox_server import data as sandbox_data
 from odoo.addons.finance_sync_sandbox.worlds import build_expense_world
 
-from ..helpers import DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
+from ..helpers import DemoSandboxAdmin, demo_company, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
 
 _logger = logging.getLogger(__name__)
 
@@ -41,7 +41,8 @@ class FinanceBackend(models.Model):
         # the platform's employees, generated exactly as the simulator does from its seed
         employees = sandbox_data.make_employees(random.Random("%s:expense" % seed), count)
 
-        company = self.env.ref("base.main_company")
+        company = demo_company(self.env)
+        self = self.with_company(company)
         Journal = self.env["account.journal"].with_company(company)
         purchase = Journal.search([("type", "=", "purchase"), ("company_id", "=", company.id)], limit=1)
         bank = Journal.search([("type", "=", "bank"), ("company_id", "=", company.id)], limit=1)

@@ -12,6 +12,8 @@ from odoo import Command, api, fields, models
 
 from odoo.addons.finance_sync_core.worker import QueueWorker
 
+from ..helpers import demo_company
+
 _logger = logging.getLogger(__name__)
 
 DEMO_LIST_XMLID = "finance_sync_demo.screening_list"
@@ -38,7 +40,8 @@ class ScreeningList(models.Model):
         if self.env.ref(DEMO_LIST_XMLID, raise_if_not_found=False):
             return True  # done already
         self = self.with_context(lang=self.env.context.get("lang") or "en_US")
-        company = self.env.ref("base.main_company")
+        company = demo_company(self.env)
+        self = self.with_company(company)
         self._screening_demo_provider(company)
         journal = self.env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", company.id)],
                                                      limit=1)

@@ -16,7 +16,7 @@ from stdnum import iban as stdnum_iban
 from odoo import Command, api, fields, models
 from odoo.exceptions import UserError
 
-from ..helpers import DemoSandboxAdmin, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
+from ..helpers import DemoSandboxAdmin, demo_company, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
 
 _logger = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class FinanceBackend(models.Model):
     def _treasury_demo_setup(self):
         if self.env.ref(DEMO_BACKEND_XMLID, raise_if_not_found=False):
             return True  # done already
-        company = self.env.ref("base.main_company")
+        company = demo_company(self.env)
+        self = self.with_company(company)
         eur = self.env.ref("base.EUR")
         eur.active = True
         journal = self.env["account.journal"].search([("type", "=", "bank"), ("company_id", "=", company.id)], limit=1)

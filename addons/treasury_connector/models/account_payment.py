@@ -60,6 +60,23 @@ class AccountPayment(models.Model):
             changed._content_changed(", ".join(sorted(({"treasury_batch_id"} | CONTENT_FIELDS).intersection(vals))))
         return result
 
+    @api.depends("treasury_batch_id", "treasury_status")
+    def _compute_state(self):
+        """A payment of a batch is paid when the bank says so, not before: Community marks a
+        payment "Paid" as soon as it fully pays its bills, which would show the batch's payments
+        paid while the batch still waits for approval. It stays "In Process" until the bank
+        confirms it (status ACSC in a pain.002 report) or a bank statement line clears its
+        outstanding line (the liquidity line reconciled)."""
+        super()._compute_state()
+        for payment in self:
+            if payment.state != "paid" or not payment.treasury_batch_id or payment.treasury_status == "ACSC":
+                continue
+            liquidity = payment._seek_for_lines()[0]
+            cleared = (liquidity and all(liquidity.account_id.mapped("reconcile"))
+                       and payment.company_currency_id.is_zero(sum(liquidity.mapped("amount_residual"))))
+            if not cleared:
+                payment.state = "in_process"
+
     def _finance_trace_related(self):
         return super()._finance_trace_related() + list(self.treasury_batch_id)
 

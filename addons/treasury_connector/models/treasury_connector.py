@@ -249,12 +249,14 @@ class TreasuryConnector(models.AbstractModel):
     def _job_pull_positions(self, job):
         backend = job.backend_id
         client = backend._http_client()
-        # as_of is required by the contract
-        balances = list(client.paginate("/api/v1/accounts/balances",
-                                        params={"as_of": fields.Date.context_today(self).isoformat()},
+        # as_of is required by the contract; the platform's dates are UTC (its instants end in Z):
+        # ask for the UTC date, not the user's. East of UTC the user's "today" is the platform's
+        # tomorrow for part of the day (refused: bad_request "as_of is in the future"); west of
+        # it, yesterday (the previous day's closing balances instead of today's).
+        today = fields.Datetime.now().date()
+        balances = list(client.paginate("/api/v1/accounts/balances", params={"as_of": today.isoformat()},
                                         correlation_id=job.correlation_id))
         self.env["treasury.cash.position"]._upsert(backend, balances)
-        today = fields.Date.context_today(self)
         window = {"from": today.isoformat(),
                   "to": (today + datetime.timedelta(days=backend.treasury_forecast_days)).isoformat()}
         items = list(client.paginate("/api/v1/cash-forecast", params=window, correlation_id=job.correlation_id))

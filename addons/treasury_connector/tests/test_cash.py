@@ -1,6 +1,7 @@
 """Cash positions and forecast lines pulled from the sandbox (deduplicated), the outbound feed."""
 import datetime
 
+from odoo import fields
 from odoo.tests import tagged
 
 from .common import TreasuryCase
@@ -127,3 +128,24 @@ class TestCash(TreasuryCase):
         puts = [r for r in log if r["method"] == "PUT" and "/forecast-inputs/" in r["path"]]
         self.assertEqual([r["status"] for r in puts], [200, 200])
         self.assertEqual(len({r["idempotency_key"] for r in puts}), 2)
+
+    def test_positions_ask_for_the_platforms_utc_date_whatever_the_users_timezone(self):
+        """The platform's dates are UTC: a user 14 hours east of UTC (whose day starts at 10:00 UTC)
+        and one 12 hours west (whose day ends at 12:00 UTC) both get today's balances, at any hour:
+        one of the two zones has another date than UTC at every moment of the day."""
+        utc_today = fields.Datetime.now().date()
+        self.assertEqual(self.today, utc_today, "the sandbox runs on the UTC date")
+        Position = self.env["treasury.cash.position"]
+        for tz in ("Etc/GMT-14", "Etc/GMT+12"):  # POSIX signs: Etc/GMT-14 is UTC+14
+            with self.subTest(tz=tz):
+                self.env.user.tz = tz
+                Position.search([("backend_id", "=", self.backend.id)]).sudo().unlink()
+                self.Job.search([("job_type_id.code", "=", "treasury.positions")]).flush_recordset()
+                self.env.cr.execute("UPDATE finance_sync_job SET idempotency_key = idempotency_key || ':' || id "
+                                    "WHERE idempotency_key LIKE 'positions:%%'")
+                self.pull()
+                positions = Position.search([("backend_id", "=", self.backend.id)])
+                self.assertEqual(len(positions), 3)
+                # today's balances are taken at 07:00 UTC (an earlier day's at its close, 23:59:59)
+                self.assertEqual(set(positions.mapped("as_of")),
+                                 {datetime.datetime.combine(utc_today, datetime.time(7, 0))})

@@ -91,10 +91,35 @@ class TestTransmission(TreasuryCase):
         self.run_worker()
         self.assertEqual((payment.treasury_status, batch.state), ("ACTC", "accepted"))
         self.poll(batch)
-        self.assertEqual(payment.treasury_status, "ACSP")
+        self.assertEqual((payment.treasury_status, payment.state), ("ACSP", "in_process"),
+                         "accepted by the bank is not paid yet")
         self.poll(batch)
         self.assertEqual((payment.treasury_status, payment.state, batch.state), ("ACSC", "paid", "settled"))
         self.assertFalse(self.failed_jobs())
+
+    def test_a_batch_payment_is_in_process_until_the_bank_confirms_it(self):
+        """Community marks a payment that fully pays its bill "Paid" at once; in a batch it stays
+        "In Process" through approval and release, until the bank settles it (ACSC) or a bank
+        line clears its outstanding line, and is paid again when it leaves a draft batch."""
+        bill, payment = self.pay_bill(self.vendor_a, 100)
+        self.assertEqual((bill.payment_state, payment.state), ("paid", "paid"), "Community: paid at once")
+        self.make_batch(payment)
+        self.assertEqual(payment.state, "in_process", "a draft batch's payment is not paid")
+        payment.write({"treasury_batch_id": False})
+        self.assertEqual(payment.state, "paid", "out of the batch, Community's state again")
+        batch = self.released_batch(payment)
+        self.assertEqual((batch.state, payment.state), ("sent", "in_process"))
+        # the bank statement books it before any status report: the outstanding line is cleared
+        outstanding = payment.move_id.line_ids.filtered(lambda l: l.account_id.reconcile
+                                                        and l.account_id.account_type == "asset_current")
+        bank_entry = self.env["account.move"].create({
+            "move_type": "entry", "journal_id": self.bank_journal.id, "date": payment.date,
+            "line_ids": [(0, 0, {"account_id": outstanding.account_id.id, "debit": payment.amount,
+                                 "partner_id": payment.partner_id.id}),
+                         (0, 0, {"account_id": self.bank_journal.default_account_id.id, "credit": payment.amount})]})
+        bank_entry.action_post()
+        (outstanding | bank_entry.line_ids.filtered(lambda l: l.account_id == outstanding.account_id)).reconcile()
+        self.assertEqual(payment.state, "paid", "a bank line cleared it")
 
     def test_rejection_reopens_the_bill_and_raises_an_exception(self):
         bill_a, pay_a = self.pay_bill(self.vendor_a, 100)
@@ -243,7 +268,7 @@ class TestStatusWebhook(TreasuryCase):
         self.assertLess(time.perf_counter() - start, 5)
         self.assertEqual((job.state, job.error_code), ("failed", "pain002_invalid"))
         self.assertFalse(payment.treasury_status)
-        self.assertEqual((batch.state, payment.state), ("sent", "paid"))
+        self.assertEqual((batch.state, payment.state), ("sent", "in_process"))
 
     def test_unknown_batch_is_an_exception(self):
         job = self.deliver({"batch_id": "tb_404"}, "evt-6")
