@@ -204,15 +204,13 @@ class Index:
         self.a_weak = weak
         self.a_maxcov = maxcov * (1.0 + 1e-9)
         self._initials = {ch: np.asarray(sorted(set(nos)), dtype=np.int32) for ch, nos in initials.items()}
-        # vocabulary by length (tokens of 2+ letters; initials are matched by their letter)
+        # vocabulary by length (tokens of 2+ letters; initials are matched by their letter), with
+        # letter-count masks for a cheap exact lower bound of the edit distance (see _scan)
         order = sorted((t for t in range(len(self.vtok)) if len(self.vtok[t]) > 1), key=lambda t: len(self.vtok[t]))
-        self._by_len_tids = order
-        self._by_len_toks = [self.vtok[t] for t in order]
-        self._len_start = _starts([len(self.vtok[t]) for t in order])
-        sorder = sorted(order, key=lambda t: len(spelling(self.vtok[t])))
-        self._by_spell_tids = sorder
-        self._by_spell_keys = [spelling(self.vtok[t]) for t in sorder]
-        self._spell_start = _starts([len(k) for k in self._by_spell_keys])
+        self._raw = _Scan([self.vtok[t] for t in order], order)
+        skeys = [(spelling(self.vtok[t]), t) for t in order]
+        skeys.sort(key=lambda kt: len(kt[0]))
+        self._spell = _Scan([k for k, _t in skeys], [t for _k, t in skeys])
         self._cache = {}
         self._arrays = {}
         self._frozen = True
@@ -235,11 +233,10 @@ class Index:
             return hit
         found = set()
         if len(tok) > 1:
-            found.update(self._scan(tok, self._by_len_toks, self._by_len_tids, self._len_start, RAW_CUT))
-            found.update(self._scan(spelling(tok), self._by_spell_keys, self._by_spell_tids, self._spell_start,
-                                    SPELL_CUT))
+            found.update(self._raw.find(tok, RAW_CUT))
+            found.update(self._spell.find(spelling(tok), SPELL_CUT))
         if weight(tok) == LEGAL_WEIGHT:  # a legal form half-matches any legal form
-            found.update(t for t in self._by_len_tids if self.vweight[t] == LEGAL_WEIGHT)
+            found.update(t for t in self._raw.tids if self.vweight[t] == LEGAL_WEIGHT)
         known = self._known(tok)
         vtok = self.vtok
         out = {}
@@ -251,20 +248,6 @@ class Index:
             self._cache.clear()
         self._cache[tok] = out
         return out
-
-    @staticmethod
-    def _scan(key, keys, tids, starts, cut):
-        size = len(key)
-        lo = max(1, math.ceil(size * cut - 1e-9))
-        hi = math.floor(size / cut + 1e-9)
-        a = starts.get(lo)
-        if a is None:
-            a = next((starts[k] for k in sorted(starts) if k >= lo), len(keys))
-        b = next((starts[k] for k in sorted(starts) if k > hi), len(keys))
-        if a >= b:
-            return ()
-        return [tids[a + i] for _c, _s, i in process.extract(key, keys[a:b], scorer=OSA.normalized_similarity,
-                                                             score_cutoff=cut, limit=None)]
 
     def _token_arrays(self, tok, strong_only=False):
         """Per query token, over the names holding a similar token (sorted name numbers):
@@ -475,12 +458,61 @@ class Index:
                       twins, known, self.name_w[name_no])
 
 
-def _starts(lengths):
-    """{length: first position} of a list sorted by length."""
-    out = {}
-    for i, size in enumerate(lengths):
-        out.setdefault(size, i)
-    return out
+def _mask(key):
+    """Which symbols occur once or more (low bits) and twice or more (high bits); digits share
+    one symbol. One edit flips at most two of these bits (a transposition none), so half the
+    bits two keys differ in is a lower bound of their edit distance."""
+    once = twice = 0
+    for ch in key:
+        bit = 1 << (ord(ch) - 97 if "a" <= ch <= "z" else 26)
+        if once & bit:
+            twice |= bit
+        once |= bit
+    return once | (twice << 27)
+
+
+class _Scan:
+    """Keys sorted by length, for the exact search of every key within a normalised edit
+    similarity: a length band, then the symbol-mask lower bound (numpy, for the whole band at
+    once), then rapidfuzz on what is left."""
+
+    def __init__(self, keys, tids):
+        self.keys = keys
+        self.tids = tids
+        self.lens = np.asarray([len(k) for k in keys], dtype=np.int64)
+        self.masks = np.asarray([_mask(k) for k in keys], dtype=np.uint64)
+        self.starts = {}
+        for i, size in enumerate(self.lens.tolist()):
+            self.starts.setdefault(size, i)
+        self.top = int(self.lens[-1]) if len(keys) else 0
+
+    def _start(self, size):
+        """Position of the first key of length >= size."""
+        while size <= self.top:
+            pos = self.starts.get(size)
+            if pos is not None:
+                return pos
+            size += 1
+        return len(self.keys)
+
+    def find(self, key, cut):
+        """Token ids of the keys k with OSA.normalized_similarity(key, k) >= cut."""
+        size = len(key)
+        a = self._start(max(1, math.ceil(size * cut - 1e-9)))
+        b = self._start(math.floor(size / cut + 1e-9) + 1)
+        if a >= b:
+            return ()
+        # most edits allowed: d <= (1 - cut) x the longer length
+        allowed = np.floor((1.0 - cut) * np.maximum(self.lens[a:b], size) + 1e-9)
+        differ = np.bitwise_count(self.masks[a:b] ^ np.uint64(_mask(key)))
+        left = np.flatnonzero(differ <= 2 * allowed)
+        if not len(left):
+            return ()
+        keys, tids = self.keys, self.tids
+        left = (left + a).tolist()
+        sub = [keys[i] for i in left]
+        return [tids[left[i]] for _c, _s, i in process.extract(key, sub, scorer=OSA.normalized_similarity,
+                                                                score_cutoff=cut, limit=None)]
 
 
 def _coverage(weights):
