@@ -62,6 +62,8 @@ EVIDENCE_MAX = 0.08  # the most secondary evidence can add (date of birth + coun
 # similarity is 1 - d / L, so these are its cut-offs (a hair lower against float rounding).
 RAW_CUT = 1.0 - (1.0 - TOKEN_MIN) / EDIT_COST - 1e-6
 SPELL_CUT = 1.0 - (1.0 - TOKEN_MIN - SPELLING_ALT_COST) / EDIT_COST - 1e-6
+RAW_CUT_OTHER = 1.0 - (1.0 - TOKEN_MIN - FIRST_LETTER_COST) / EDIT_COST - 1e-6  # another first letter
+SPELL_CUT_OTHER = 1.0 - (1.0 - TOKEN_MIN - SPELLING_ALT_COST - FIRST_LETTER_COST) / EDIT_COST - 1e-6
 HITS_CACHE = 20_000  # query tokens whose per-name arrays are kept per index
 TOKEN_CACHE = 200_000  # tokens whose vocabulary matches are kept per index
 _JOIN_PREFIXES = ("al", "el")  # 'ALKIMAWI' is also read 'AL KIMAWI'
@@ -207,10 +209,8 @@ class Index:
         # vocabulary by length (tokens of 2+ letters; initials are matched by their letter), with
         # letter-count masks for a cheap exact lower bound of the edit distance (see _scan)
         order = sorted((t for t in range(len(self.vtok)) if len(self.vtok[t]) > 1), key=lambda t: len(self.vtok[t]))
-        self._raw = _Scan([self.vtok[t] for t in order], order)
-        skeys = [(spelling(self.vtok[t]), t) for t in order]
-        skeys.sort(key=lambda kt: len(kt[0]))
-        self._spell = _Scan([k for k, _t in skeys], [t for _k, t in skeys])
+        self._raw = _Scan([self.vtok[t] for t in order], order, RAW_CUT_OTHER)
+        self._spell = _Scan([spelling(self.vtok[t]) for t in order], order, SPELL_CUT_OTHER)
         self._cache = {}
         self._arrays = {}
         self._frozen = True
@@ -471,20 +471,29 @@ def _mask(key):
     return once | (twice << 27)
 
 
-class _Scan:
-    """Keys sorted by length, for the exact search of every key within a normalised edit
-    similarity: a length band, then the symbol-mask lower bound (numpy, for the whole band at
-    once), then rapidfuzz on what is left."""
+def _counts(key):
+    out = np.zeros(27, dtype=np.int16)
+    for ch in key:
+        out[ord(ch) - 97 if "a" <= ch <= "z" else 26] += 1
+    return out
+
+
+class _Band:
+    """Keys sorted by length: the exact search of every key within a normalised edit
+    similarity is a length band, then the symbol-mask and symbol-count lower bounds of the edit
+    distance (numpy, the whole band at once), then rapidfuzz on the few keys left."""
 
     def __init__(self, keys, tids):
-        self.keys = keys
-        self.tids = tids
-        self.lens = np.asarray([len(k) for k in keys], dtype=np.int64)
-        self.masks = np.asarray([_mask(k) for k in keys], dtype=np.uint64)
+        pairs = sorted(zip(keys, tids), key=lambda kt: len(kt[0]))
+        self.keys = [k for k, _t in pairs]
+        self.tids = [t for _k, t in pairs]
+        self.lens = np.asarray([len(k) for k in self.keys], dtype=np.int64)
+        self.masks = np.asarray([_mask(k) for k in self.keys], dtype=np.uint64)
+        self.counts = np.asarray([_counts(k) for k in self.keys], dtype=np.int16).reshape(len(self.keys), 27)
         self.starts = {}
         for i, size in enumerate(self.lens.tolist()):
             self.starts.setdefault(size, i)
-        self.top = int(self.lens[-1]) if len(keys) else 0
+        self.top = int(self.lens[-1]) if self.keys else 0
 
     def _start(self, size):
         """Position of the first key of length >= size."""
@@ -495,10 +504,11 @@ class _Scan:
             size += 1
         return len(self.keys)
 
-    def find(self, key, cut):
-        """Token ids of the keys k with OSA.normalized_similarity(key, k) >= cut."""
+    def find(self, key, cut, shortest=1):
+        """Token ids of the keys k (of ``shortest`` letters or more) with
+        OSA.normalized_similarity(key, k) >= cut."""
         size = len(key)
-        a = self._start(max(1, math.ceil(size * cut - 1e-9)))
+        a = self._start(max(shortest, math.ceil(size * cut - 1e-9)))
         b = self._start(math.floor(size / cut + 1e-9) + 1)
         if a >= b:
             return ()
@@ -506,6 +516,9 @@ class _Scan:
         allowed = np.floor((1.0 - cut) * np.maximum(self.lens[a:b], size) + 1e-9)
         differ = np.bitwise_count(self.masks[a:b] ^ np.uint64(_mask(key)))
         left = np.flatnonzero(differ <= 2 * allowed)
+        if len(left) > 8:
+            # then the symbol counts: one edit changes them by 2 at most (L1)
+            left = left[np.abs(self.counts[left + a] - _counts(key)).sum(axis=1) <= 2 * allowed[left]]
         if not len(left):
             return ()
         keys, tids = self.keys, self.tids
@@ -513,6 +526,49 @@ class _Scan:
         sub = [keys[i] for i in left]
         return [tids[left[i]] for _c, _s, i in process.extract(key, sub, scorer=OSA.normalized_similarity,
                                                                 score_cutoff=cut, limit=None)]
+
+
+class _Scan:
+    """Every key within a normalised edit similarity of a query key, exactly. Keys with the
+    query's first letter are searched in their own length band (:class:`_Band`). A different
+    first letter costs FIRST_LETTER_COST more, so those keys must be much closer: at most one
+    edit unless the longer key has ``long`` letters or more, and one edit is found through the
+    deletion neighbourhood (a key and its one-letter deletions: two keys one substitution,
+    insertion, deletion or transposition apart share one); only long keys are scanned."""
+
+    def __init__(self, keys, tids, cut_other):
+        self.cut_other = cut_other
+        self.long = math.ceil(2.0 / (1.0 - cut_other) - 1e-9)  # a key this long may be 2 edits off
+        by_first = {}
+        for k, t in zip(keys, tids):
+            by_first.setdefault(k[0], ([], []))
+            by_first[k[0]][0].append(k)
+            by_first[k[0]][1].append(t)
+        self.first = {ch: _Band(ks, ts) for ch, (ks, ts) in by_first.items()}
+        self.all = _Band(keys, tids)
+        self.tids = self.all.tids
+        self.delete = {}
+        for k, t in zip(keys, tids):
+            for d in _deletions(k) | {k}:
+                self.delete.setdefault(d, []).append((k, t))
+
+    def find(self, key, cut):
+        band = self.first.get(key[0])
+        found = set(band.find(key, cut)) if band is not None else set()
+        cut_other = self.cut_other
+        for d in _deletions(key) | {key}:
+            for k, t in self.delete.get(d, ()):
+                if k[0] != key[0] and t not in found and OSA.normalized_similarity(key, k) >= cut_other:
+                    found.add(t)
+        if len(key) >= self.long:
+            found.update(self.all.find(key, cut_other))
+        elif len(key) / cut_other >= self.long:
+            found.update(self.all.find(key, cut_other, shortest=self.long))
+        return found
+
+
+def _deletions(key):
+    return {key[:i] + key[i + 1:] for i in range(len(key))}
 
 
 def _coverage(weights):
