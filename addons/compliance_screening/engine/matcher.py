@@ -213,6 +213,7 @@ class Index:
         self._spell = _Scan([spelling(self.vtok[t]) for t in order], order, SPELL_CUT_OTHER)
         self._cache = {}
         self._arrays = {}
+        self._init_cache = {}
         self._frozen = True
 
     def __len__(self):
@@ -289,11 +290,15 @@ class Index:
         return out
 
     def _initial_names(self, tok):
-        """Sorted numbers of the names holding an initial that agrees with ``tok``."""
-        parts = [nos for ch, nos in self._initials.items() if _pair(tok, ch)[0]]
-        if not parts:
-            return _EMPTY_I
-        return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+        """Sorted numbers of the names holding an initial that agrees with ``tok`` (what
+        :func:`_pair` accepts: the same first letter, or the same first consonant sound)."""
+        key = (tok[0], spelling(tok)[:1])
+        hit = self._init_cache.get(key)
+        if hit is None:
+            parts = [nos for ch, nos in self._initials.items() if _pair(tok, ch)[0]]
+            hit = _EMPTY_I if not parts else parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+            self._init_cache[key] = hit
+        return hit
 
     # ------------------------------------------------------------------ candidates
     def candidates(self, qtoks, qweights=None, threshold=0.0, twins=None):
@@ -352,7 +357,7 @@ class Index:
                 weak_hit = np.zeros(len(cand), bool)
             inits = self._initial_names(qtoks[i])
             if len(inits):
-                on_initial = np.isin(cand, inits, assume_unique=True)
+                on_initial = _member(cand, inits)
                 s = np.maximum(s, np.where(on_initial, INITIAL_SIM, 0.0))
                 weak_hit |= on_initial
             if twins[i]:
@@ -407,9 +412,10 @@ class Index:
 
     # ------------------------------------------------------------------ scoring
     def screen(self, name, entity_type=None, countries=(), date_of_birth=None, threshold=DEFAULT_REVIEW, limit=25,
-               exhaustive=False):
+               exhaustive=False, exclude=None):
         """Entries whose best name scores at least ``threshold``, best first (one Match per entry).
-        ``exhaustive``: score every indexed name (the reference the candidate generation must equal)."""
+        ``exhaustive``: score every indexed name (the reference the candidate generation must equal).
+        ``exclude``: name numbers to leave out (leave-one-alias-out evaluation)."""
         if not self._frozen:
             self.freeze()
         qtoks = tuple(tokens(name))
@@ -431,6 +437,8 @@ class Index:
         best = {}
         name_entry = self.name_entry
         for name_no, bound in cands:
+            if exclude and name_no in exclude:
+                continue
             entry = name_entry[name_no]
             prev = best.get(entry)
             if prev is not None and prev[0] >= bound:
@@ -456,6 +464,13 @@ class Index:
     def _name_score(self, qtoks, qweights, name_no, twins=None, known=None):
         return _align(qtoks, qweights, self.name_toks[name_no], self.name_cw[name_no], self.name_total[name_no],
                       twins, known, self.name_w[name_no])
+
+
+def _member(values, sorted_array):
+    """Boolean array: which of ``values`` are in ``sorted_array`` (both sorted, unique)."""
+    pos = np.searchsorted(sorted_array, values)
+    pos[pos >= len(sorted_array)] = len(sorted_array) - 1
+    return sorted_array[pos] == values
 
 
 def _mask(key):
