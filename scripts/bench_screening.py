@@ -12,7 +12,6 @@ import argparse
 import gc
 import os
 import random
-import re
 import statistics
 import sys
 import time
@@ -26,6 +25,9 @@ _pkg.__path__ = [os.path.join(ROOT, "addons", "compliance_screening")]
 sys.modules["screening_engine_pkg"] = _pkg
 from screening_engine_pkg.engine import matcher, parsers  # noqa: E402
 from screening_engine_pkg.engine.normalize import LEGAL_FORMS, PARTICLES, phonetic, tokens, weight  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import screening_gen  # noqa: E402  (the perturbed queries: written without the engine)
 
 FIRST = """James Mary Robert Patricia John Jennifer Michael Linda David Elizabeth William Barbara Richard Susan Joseph
 Jessica Thomas Sarah Charles Karen Christopher Lisa Daniel Nancy Matthew Betty Anthony Sandra Mark Margaret Donald Ashley
@@ -50,89 +52,6 @@ Bakery Dairy Farm Foods Motors Logistics Freight Shipping Consulting Advisory Pa
 Studio Design Media Print Paper Textile Fashion Garden Home Build Construct Steel Timber Glass Energy Power Water Medical
 Dental Pharma Bio Health Care Clinic Travel Tours Hotel Catering Kitchen Coffee Tea Wine Brewery Bikes Sports""".split()
 LEGAL = ["LTD", "LLC", "GMBH", "CORP", "INC", "S.A.", "B.V.", "NV", "PLC", "SARL", "S.R.L.", "AG", "OOO", "JSC"]
-CYR = [("shch", "щ"), ("sh", "ш"), ("ch", "ч"), ("kh", "х"), ("zh", "ж"), ("ts", "ц"), ("ya", "я"), ("yu", "ю"),
-       ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"), ("f", "ф"), ("g", "г"), ("h", "х"), ("i", "и"),
-       ("j", "дж"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"), ("q", "к"), ("r", "р"),
-       ("s", "с"), ("t", "т"), ("u", "у"), ("v", "в"), ("w", "в"), ("x", "кс"), ("y", "й"), ("z", "з")]
-VARIANTS = ("typo", "swap", "drop_middle", "legal_noise", "transliteration", "punctuation")
-
-
-def to_cyrillic(text):
-    out, i, low = [], 0, text.lower()
-    while i < len(low):
-        for latin, cyr in CYR:
-            if low.startswith(latin, i):
-                out.append(cyr)
-                i += len(latin)
-                break
-        else:
-            out.append(low[i])
-            i += 1
-    return "".join(out)
-
-
-_WORDS = re.compile(r"([^\W\d_][\w']*)")  # words (letters, apostrophes inside) and what separates them
-
-
-def typo(rng, name):
-    """One realistic typing error (substitution, deletion, insertion or transposition of one
-    letter, never the first) in a word of 5+ letters that is not a legal form, else in the longest
-    word if it has 4+ letters. Names made only of short parts (codes such as 'EP-MNT', 'P-632',
-    'YK-ANG') get no typo variant: one edit in a 2-3 letter part is not a typo test but a
-    different name, and a separator turned into a letter ('EP-MNH' -> 'EPbMNH') is not a typo."""
-    parts = _WORDS.split(name)  # odd indices are words
-    letters = lambda w: sum(c.isalpha() for c in w)  # noqa: E731
-    words = [i for i in range(1, len(parts), 2)]
-    targets = [i for i in words if letters(parts[i]) >= 5 and parts[i].lower() not in LEGAL_FORMS]
-    if not targets:
-        longest = max(words, key=lambda i: letters(parts[i]), default=None)
-        if longest is None or letters(parts[longest]) < 4:
-            return None
-        targets = [longest]
-    i = rng.choice(targets)
-    w = parts[i]
-    pos = rng.choice([p for p in range(1, len(w)) if w[p].isalpha()])  # keep the first letter (as people do)
-    op = rng.choice(("sub", "del", "ins", "swap"))
-    letter = rng.choice("abcdefghijklmnopqrstuvwxyz")
-    if op == "sub":
-        w = w[:pos] + letter + w[pos + 1:]
-    elif op == "del" and letters(w) > 4:
-        w = w[:pos] + w[pos + 1:]
-    elif op == "swap" and pos < len(w) - 1 and w[pos + 1].isalpha():
-        w = w[:pos] + w[pos + 1] + w[pos] + w[pos + 2:]
-    else:
-        w = w[:pos] + letter + w[pos:]
-    parts[i] = w
-    return "".join(parts)
-
-
-def perturb(rng, variant, name, etype):
-    if variant == "typo":
-        return typo(rng, name)
-    if variant == "swap":
-        words = name.replace(",", " ").split()
-        return " ".join(reversed(words))
-    if variant == "drop_middle":
-        words = tokens(name)  # given names first ('MUGABE, Robert Gabriel' -> robert gabriel mugabe)
-        if len(words) < 3 or any(weight(w) < 1.0 for w in words):
-            return None
-        del words[rng.randrange(1, len(words) - 1)]
-        return " ".join(w.capitalize() for w in words)
-    if variant == "legal_noise":
-        if etype == "person":
-            return None
-        words = [w for w in name.split() if w.lower().strip(",.()") not in LEGAL_FORMS] or name.split()
-        return " ".join(words + [rng.choice(LEGAL)])
-    if variant == "transliteration":
-        return to_cyrillic(name)
-    if variant == "punctuation":
-        words = name.replace(",", " ").split()
-        seps = [rng.choice([" ", "-", ". ", ", ", " / "]) for _ in words[1:]]
-        text = words[0] + "".join(s + w for s, w in zip(seps, words[1:]))
-        return text.upper() if rng.random() < 0.5 else text.title()
-    raise ValueError(variant)
-
-
 def load_lists(data):
     p = lambda rel: os.path.join(data, rel)  # noqa: E731
     sources = [
@@ -231,16 +150,7 @@ SWEEP = (0.80, 0.82, 0.84, 0.86, 0.88, 0.90)
 def run_seed(seed, rows, index, queries, threshold, verbose):
     rng = random.Random(seed)
     by_type = {}
-    tests = []
-    pool = [r for r in rows if any(latin(n) for n in r[2])]
-    while len(tests) < queries:
-        key, etype, names, _c, _d = rng.choice(pool)
-        name = rng.choice([n for n in names if latin(n) and len(tokens(n)) >= 1])
-        variant = VARIANTS[len(tests) % len(VARIANTS)]
-        q = perturb(rng, variant, name, etype)
-        if not q:
-            continue
-        tests.append((variant, q, key, name))
+    tests = screening_gen.queries(rng, rows, queries)
     results, rate, p99, cpu_rate = timed_screen(index, [t[1] for t in tests], min(SWEEP + (threshold,)))
     sweep = {}
     for t in SWEEP:
@@ -292,6 +202,50 @@ def run_seed(seed, rows, index, queries, threshold, verbose):
             "clean_p99": clean_p99}
 
 
+def leave_one_alias_out(rows, index, threshold, verbose, lists=None):
+    """Every alias of every entry with 2+ names: screened against the index without that alias
+    (all its held forms), is the entry still found at ``threshold``? Per list, per script of the
+    held-out alias (for Latin aliases: the script of the entry's other names, when it has some
+    in Cyrillic or Arabic). Returns (found, total, per list, per script, hardest misses)."""
+    held = {}  # (entry no, text) -> name numbers
+    for n, (e, t) in enumerate(zip(index.name_entry, index.names)):
+        held.setdefault((e, t), set()).add(n)
+    per_list, per_script, misses = {}, {}, []
+    found = total = 0
+    cpu = time.process_time()
+    for entry_no, (key, etype, names, _c, _d) in enumerate(rows):
+        if lists and key[0] not in lists:
+            continue
+        distinct = [t for t in dict.fromkeys(names) if (entry_no, t) in held]
+        if len(distinct) < 2:
+            continue
+        scripts = {screening_gen.script_of(t) for t in distinct}
+        for text in distinct:
+            skip = held[(entry_no, text)]
+            if all(n in skip for t in distinct for n in held[(entry_no, t)]):
+                continue
+            script = screening_gen.script_of(text)
+            if script == "Latin":
+                origin = next((s for s in ("Cyrillic", "Arabic") if s in scripts), None)
+                script = "Latin (%s names too)" % origin if origin else "Latin only"
+            ms = index.screen(text, entity_type=etype, threshold=threshold, limit=1000, exclude=skip)
+            hit = any(m.key == key for m in ms)
+            found += hit
+            total += 1
+            for bucket, name in ((per_list, key[0]), (per_script, script)):
+                f, t = bucket.get(name, (0, 0))
+                bucket[name] = (f + hit, t + 1)
+            if not hit:
+                low = index.screen(text, entity_type=etype, threshold=0.0, limit=100000, exclude=skip)
+                mine = [m for m in low if m.key == key]
+                best = mine[0] if mine else None
+                misses.append((best.score if best else 0.0, key, text, best.matched_name if best else "",
+                               best.text() if best else ""))
+    cpu = time.process_time() - cpu
+    misses.sort(key=lambda m: m[0])
+    return found, total, per_list, per_script, misses, cpu
+
+
 def grow(rows, target, seed=7):
     """Recombine the lists' own tokens into synthetic entries until ~target names."""
     rng = random.Random(seed)
@@ -327,6 +281,8 @@ def main():
     ap.add_argument("--grow", type=int, default=100_000)
     ap.add_argument("--partners", type=int, default=100_000)
     ap.add_argument("--verbose", type=int, default=0, help="print that many misses / false positives")
+    ap.add_argument("--loao", action="store_true", help="leave-one-alias-out recall on the lists themselves")
+    ap.add_argument("--hardest", type=int, default=20, help="leave-one-alias-out misses to print (lowest score first)")
     args = ap.parse_args()
     if not os.path.isdir(args.data):
         sys.exit("list files not found in %s (--data)" % args.data)
@@ -352,6 +308,16 @@ def main():
         min(min(r["by_variant"].values()) for r in summary),
         100 * statistics.mean(r["fp_clean"] for r in summary), 100 * statistics.mean(r["fp_hard"] for r in summary),
         statistics.mean(r["rate"] for r in summary)))
+
+    if args.loao:
+        found, total, per_list, per_script, misses, cpu = leave_one_alias_out(rows, index, args.threshold, args.verbose)
+        print("leave-one-alias-out: %d of %d aliases find their entry: recall %.4f (%.0f aliases/CPU-s)" % (
+            found, total, found / max(total, 1), total / max(cpu, 1e-9)))
+        for title, bucket in (("per list", per_list), ("per script of the held-out alias", per_script)):
+            print("  " + title + ": " + "; ".join("%s %.4f (%d/%d)" % (k, f / t, f, t)
+                                                  for k, (f, t) in sorted(bucket.items())))
+        for score, key, text, matched, why in misses[:args.hardest]:
+            print("  miss %.3f %s %r -> %r | %s" % (score, key, text, matched, why))
 
     if args.grow:
         big_rows = grow(rows, args.grow)

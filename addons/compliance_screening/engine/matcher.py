@@ -1,14 +1,23 @@
-"""Name matching with token-level blocking and explanations (pure Python + rapidfuzz).
+"""Name matching with exact candidate generation and explanations (rapidfuzz + numpy).
 
 An :class:`Index` holds every name of every entry as a tuple of normalised tokens drawn from
-one vocabulary. A query token is looked up in that vocabulary through *blocking keys* -- the
-token itself, its spelling key (transliteration variants), its consonant skeleton (phonetic
-variants) and its deletion neighbourhood (every 1-character typo: substitution, insertion,
-deletion, transposition) -- so only a handful of vocabulary tokens are ever compared, and the
-result is cached per token (the vocabulary's own tokens are worked out when the index is built).
-Candidate names are then the names holding those tokens, taken rarest token first; a name that
-cannot reach the threshold any more (an upper bound from the tokens it shares) is dropped before
-it is scored in detail, so a query scores a few names, rarely a few hundred.
+one vocabulary; a name written with joined or split words ('AL-KIMAWI' / 'ALKIMAWI') is also
+held in its other form. The score of a query against a listed name is :func:`_align` (below)
+plus secondary evidence; ``screen(..., exhaustive=True)`` computes it for every indexed name.
+
+The ordinary path must give the same result, only faster, so candidate generation skips only
+what provably cannot pass:
+
+1. a query token's similar vocabulary tokens are found by scanning the whole vocabulary in
+   one C call over the tokens whose length can still reach the token threshold (raw and
+   spelling-key edit similarity have exact lower limits below which no pair can match), and
+   cached per token;
+2. a name can only score if a distinctive query token matches one of its distinctive tokens
+   (see ``strong_hit`` in :func:`_align`), so only names holding such a token are candidates;
+3. each candidate gets an upper bound of its score, computed for all candidates at once with
+   numpy from the best similarity each query token has in the name (the weighted-average bound
+   x / (x + y), see :meth:`Index._bounds`); names whose bound is below the threshold are dropped
+   and the rest are scored in detail, best bound first.
 
 The detailed score aligns the tokens one-to-one and order-free (best pairs first): a typo costs
 in proportion to the token's length (more for a different first letter, and more when the query
@@ -16,17 +25,17 @@ token is itself a listed name -- then it is more likely another name than a typo
 words weigh little and together count as one ('JOINT STOCK COMPANY'), any legal form standing
 half-matched for another; a query token that matches nothing but looks like a misspelt or
 transliterated legal form or particle costs only what one would; a listed middle name may be
-missing (people only). Secondary evidence (date of birth, country, entity type) then raises or
-lowers the score. Every :class:`Match` carries an explanation saying which names and which
-evidence produced its score.
+missing (people only); an initial agrees only with a name starting with it, covers a listed
+name only in part and never carries a match on its own. Secondary evidence (date of birth,
+country, entity type) then raises or lowers the score. Every :class:`Match` carries an
+explanation saying which names and which evidence produced its score.
 """
-import heapq
+import math
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import compress, repeat
-from operator import add, ge, gt, mul
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -37,24 +46,31 @@ DEFAULT_REVIEW = 0.86
 DEFAULT_BLOCK = 0.93
 SPELLING_SIM = 0.95  # same spelling key: a transliteration / spelling variant ('youssef' ~ 'yousef')
 PHONETIC_SIM = 0.92  # same consonant skeleton (3+ consonants), similar spelling ('ahmad' ~ 'ahmed')
-INITIAL_SIM = 0.85
+INITIAL_SIM = 0.85  # an initial and a name starting with it, seen from the query
+INITIAL_COVER = 0.6  # how much of a listed name an initial covers ('R.' for 'RICCIO')
 LEGAL_SIM = 0.5  # two different legal forms ('GMBH' ~ 'LTD'): the same slot of a company name
 TOKEN_MIN = 0.84  # a token pair below this similarity does not count as matching
 EDIT_COST = 0.5  # a typo costs EDIT_COST x edits / length: 1 edit in 5 letters -> 0.90, in 10 -> 0.95
 VOCAB_TYPO_COST = 0.055  # a typo-level match of a query token that is itself a listed token costs this much
 FIRST_LETTER_COST = 0.08  # people seldom get the first letter wrong: a different one costs extra
+SPELLING_ALT_COST = 0.02  # an edit-level match of spelling keys costs this much more than of the letters
 MIDDLE_WEIGHT = 0.5  # coverage weight of a listed middle name
 QUERY_SHARE = 0.55  # name score = QUERY_SHARE x query coverage + (1 - QUERY_SHARE) x listed-name coverage
-MAX_CANDIDATES = 300  # names scored in detail at most (best upper bound first)
 EVIDENCE_MAX = 0.08  # the most secondary evidence can add (date of birth + country)
-LONG_TOKEN = 7  # tokens this long may be 2 typos apart and still match (found outside blocking)
-DELETE_MIN = 4  # tokens this long get deletion-neighbourhood keys (typo blocking)
-HITS_CACHE = 20_000  # query tokens whose name hits are kept per index
-PRUNE_MIN = 0.66  # raw or spelling edit similarity below which a token pair cannot reach TOKEN_MIN
-TOKEN_CACHE = 200_000  # tokens whose vocabulary matches are kept per index (vocabulary + queries)
+# Exact pre-filters: a pair reaches TOKEN_MIN only if 1 - EDIT_COST x d / L >= TOKEN_MIN on the
+# letters (d / L <= 0.32) or, less the alt cost, on the spelling keys; rapidfuzz's normalised
+# similarity is 1 - d / L, so these are its cut-offs (a hair lower against float rounding).
+RAW_CUT = 1.0 - (1.0 - TOKEN_MIN) / EDIT_COST - 1e-6
+SPELL_CUT = 1.0 - (1.0 - TOKEN_MIN - SPELLING_ALT_COST) / EDIT_COST - 1e-6
+RAW_CUT_OTHER = 1.0 - (1.0 - TOKEN_MIN - FIRST_LETTER_COST) / EDIT_COST - 1e-6  # another first letter
+SPELL_CUT_OTHER = 1.0 - (1.0 - TOKEN_MIN - SPELLING_ALT_COST - FIRST_LETTER_COST) / EDIT_COST - 1e-6
+HITS_CACHE = 20_000  # query tokens whose per-name arrays are kept per index
+TOKEN_CACHE = 200_000  # tokens whose vocabulary matches are kept per index
+_JOIN_PREFIXES = ("al", "el")  # 'ALKIMAWI' is also read 'AL KIMAWI'
 _VOWELS = frozenset("aeiouy")
 _NON_LATIN = re.compile("[\u0370-\U0010ffff]")  # Greek, Cyrillic, Arabic, ... (transliterated queries)
 _EDITS = frozenset(("typo", "phonetic"))
+_EMPTY_I = np.zeros(0, dtype=np.int32)
 PERSONS = {"person"}
 ORGS = {"organization", "vessel", "aircraft"}
 
@@ -71,38 +87,55 @@ class Match:
         return explain_text(self.explanation)
 
 
-def _deletions(tok):
-    return {tok[:i] + tok[i + 1:] for i in range(len(tok))}
+def name_forms(text):
+    """The token tuples a listed name is held under: as written, with its hyphenated words joined
+    ('LASHKAR-E-TAYYIBA' -> 'lashkaretayyiba'), and with an article written onto the word split
+    off or joined ('ALKIMAWI' ~ 'al kimawi', 'AL KIMAWI' ~ 'alkimawi')."""
+    toks = tuple(tokens(text))
+    if not toks:
+        return []
+    forms = [toks]
+    if "-" in text:
+        joined = tuple(tokens(text.replace("-", "")))
+        if joined and joined != toks:
+            forms.append(joined)
+    split, join = [], []
+    for i, tok in enumerate(toks):
+        if tok[:2] in _JOIN_PREFIXES and len(tok) >= 6 and weight(tok) == 1.0:
+            split.extend((tok[:2], tok[2:]))
+        else:
+            split.append(tok)
+        if join and join[-1] in _JOIN_PREFIXES and toks[i - 1] == join[-1] and weight(tok) == 1.0 and len(tok) >= 3:
+            join[-1] += tok
+        else:
+            join.append(tok)
+    for form in (tuple(split), tuple(join)):
+        if form != toks and form not in forms:
+            forms.append(form)
+    return forms
 
 
 class Index:
-    """Every name of every entry, with token blocking keys. Build once, screen many times.
+    """Every name of every entry. Build once, screen many times.
 
     ``entries``: iterable of ``(key, entity_type, names, countries, dates_of_birth)``.
     """
 
     def __init__(self, entries=(), **_ignored):
-        self.names = []  # name texts as listed
+        self.names = []  # name texts as listed (one per held form)
         self.name_entry = []  # parallel: entry number
         self.name_tids = []  # parallel: token ids
         self.name_toks = []  # parallel: tokens
         self.name_cw = []  # parallel: coverage weight per token
         self.name_total = []  # parallel: sum of coverage weights
-        self.name_weak = []  # parallel: coverage weight of legal forms / particles / initials
-        self.name_plain = []  # parallel: number of tokens that are not legal forms
         self.name_w = []  # parallel: token weights
-        self.name_dup = set()  # names holding a token twice
         self.entries = []  # (key, entity_type, countries folded, dobs)
         self.vocab = {}  # token -> id
         self.vtok = []  # id -> token
-        self.vspell = []  # id -> spelling key
+        self.vweight = []  # id -> weight
         self.postings = []  # id -> name numbers holding the token
-        self._delete = {}  # deletion-neighbourhood key -> token ids
-        self._spell = {}  # spelling key -> token ids
-        self._phon = {}  # consonant skeleton -> token ids
         self._written = set()  # ids of tokens listed in Latin script (names as written, not transliterated)
-        self._cache = {}
-        self._hits = {}
+        self._frozen = False
         for item in entries:
             self.add(*item)
         self.freeze()
@@ -112,265 +145,279 @@ class Index:
         if tid is None:
             tid = self.vocab[tok] = len(self.vtok)
             self.vtok.append(tok)
-            self.vspell.append(spelling(tok))
+            self.vweight.append(weight(tok))
             self.postings.append([])
-            self._spell.setdefault(spelling(tok), []).append(tid)
-            ph = phonetic(tok)
-            if len(ph) >= 2:
-                self._phon.setdefault(ph, []).append(tid)
-            if len(tok) >= DELETE_MIN - 1 and weight(tok) == 1.0:
-                delete = self._delete
-                # a 3-letter token is found by the deletions of its 4-letter typos ('takh' -> 'tah')
-                for key_ in (_deletions(tok) | {tok}) if len(tok) >= DELETE_MIN else (tok,):
-                    bucket = delete.get(key_)
-                    if bucket is None:
-                        delete[key_] = tid
-                    elif type(bucket) is int:
-                        delete[key_] = [bucket, tid]
-                    else:
-                        bucket.append(tid)
         return tid
 
     def add(self, key, entity_type, names, countries=(), dates_of_birth=()):
+        self._frozen = False
         entry_no = len(self.entries)
         self.entries.append((key, entity_type or "unknown", tuple(fold(c).strip() for c in countries if c),
                              tuple(d for d in dates_of_birth if d)))
         seen = set()
         for text in names:
-            toks = tuple(tokens(text))
-            if not toks or toks in seen:
-                continue
-            seen.add(toks)
-            name_no = len(self.names)
-            tids = tuple(self._tid(t) for t in toks)
-            if all(ord(ch) < 0x250 for ch in text):
-                self._written.update(tids)
-            weights = [weight(t) for t in toks]
-            cw = _coverage(weights)
-            self.names.append(text)
-            self.name_entry.append(entry_no)
-            self.name_tids.append(tids)
-            self.name_toks.append(tuple(self.vtok[t] for t in tids))  # the vocabulary's string objects
-            self.name_cw.append(cw)
-            self.name_total.append(sum(cw))
-            # what one query token may cover beyond one listed token: legal forms / particles, and
-            # repeats ('VALENZUELA VALENZUELA')
-            repeats = sum(w for i, (t, w) in enumerate(zip(toks, cw)) if w >= MIDDLE_WEIGHT and t in toks[:i])
-            self.name_weak.append(sum(w for w in cw if w < MIDDLE_WEIGHT) + repeats)
-            self.name_plain.append(float(sum(1 for w in weights if w != LEGAL_WEIGHT)))
-            self.name_w.append(tuple(weights))
-            if len(set(tids)) < len(tids):
-                self.name_dup.add(name_no)
-            for tid in set(tids):
-                self.postings[tid].append(name_no)
+            written = all(ord(ch) < 0x250 for ch in text)
+            for toks in name_forms(text):
+                if toks in seen:
+                    continue
+                seen.add(toks)
+                name_no = len(self.names)
+                tids = tuple(self._tid(t) for t in toks)
+                if written:
+                    self._written.update(tids)
+                weights = tuple(weight(t) for t in toks)
+                cw = _coverage(weights)
+                self.names.append(text)
+                self.name_entry.append(entry_no)
+                self.name_tids.append(tids)
+                self.name_toks.append(tuple(self.vtok[t] for t in tids))  # the vocabulary's string objects
+                self.name_cw.append(cw)
+                self.name_total.append(sum(cw))
+                self.name_w.append(weights)
+                for tid in set(tids):
+                    self.postings[tid].append(name_no)
 
     def freeze(self, precompute=True):
-        """Ready for screening. ``precompute``: work out the similar tokens of every distinctive
-        vocabulary token now (part of the build, ~1-2 s for the shipped lists) rather than on the
-        first screenings that meet them."""
+        """Ready for screening: numpy arrays of the postings and of the name weights, the
+        vocabulary sorted by length for the exact scans. ``precompute`` is accepted for
+        compatibility (nothing is worked out ahead any more)."""
+        n = len(self.names)
+        self.post_names = [np.asarray(p, dtype=np.int32) for p in self.postings]
+        # per posting: the coverage weight the token has in that name (a repeated token counts twice)
+        self.post_cov = []
+        for tid, plist in enumerate(self.postings):
+            self.post_cov.append(np.asarray([sum(w for t, w in zip(self.name_tids[no], self.name_cw[no]) if t == tid)
+                                             for no in plist], dtype=np.float64))
+        strong_total = np.zeros(n)
+        weak = np.zeros(n)
+        maxcov = np.zeros(n)
+        initials = {}
+        for no in range(n):
+            for tok, w, c in zip(self.name_toks[no], self.name_w[no], self.name_cw[no]):
+                if w == 1.0:
+                    strong_total[no] += c
+                    maxcov[no] = max(maxcov[no], c)
+                else:
+                    weak[no] += c
+                if len(tok) == 1:
+                    initials.setdefault(tok, []).append(no)
+        self.a_total = np.asarray(self.name_total, dtype=np.float64)
+        self.a_strong = strong_total
+        self.a_weak = weak
+        self.a_maxcov = maxcov * (1.0 + 1e-9)
+        self._initials = {ch: np.asarray(sorted(set(nos)), dtype=np.int32) for ch, nos in initials.items()}
+        # vocabulary by length (tokens of 2+ letters; initials are matched by their letter), with
+        # letter-count masks for a cheap exact lower bound of the edit distance (see _scan)
+        order = sorted((t for t in range(len(self.vtok)) if len(self.vtok[t]) > 1), key=lambda t: len(self.vtok[t]))
+        self._raw = _Scan([self.vtok[t] for t in order], order, RAW_CUT_OTHER)
+        self._spell = _Scan([spelling(self.vtok[t]) for t in order], order, SPELL_CUT_OTHER)
         self._cache = {}
-        self._hits = {}
-        if precompute:
-            for tok in self.vtok:
-                if weight(tok) == 1.0:
-                    self.token_matches(tok)
+        self._arrays = {}
+        self._init_cache = {}
+        self._frozen = True
 
     def __len__(self):
         return len(self.entries)
 
-    # ------------------------------------------------------------------ blocking
+    # ------------------------------------------------------------------ similar tokens
+    def _known(self, tok):
+        """The query token is itself a listed name written in Latin script: an edit-level match
+        of it is more likely another name than a typo ('sahib' ~ 'saqib')."""
+        tid = self.vocab.get(tok)
+        return tid is not None and tid in self._written and weight(tok) == 1.0
+
     def token_matches(self, tok):
-        """{token id: (similarity, how)} of the vocabulary tokens similar to ``tok`` (cached)."""
+        """{token id: (similarity, how)} of every vocabulary token of 2+ letters similar to
+        ``tok`` (all of them: the scan covers every length that can still match; cached)."""
         hit = self._cache.get(tok)
         if hit is not None:
             return hit
-        tids = set(self._spell.get(spelling(tok), ()))
-        tid = self.vocab.get(tok)
-        if tid is not None:
-            tids.add(tid)
-        ph = phonetic(tok)
-        if len(ph) >= 2:
-            tids.update(self._phon.get(ph, ()))
-        if len(tok) >= DELETE_MIN:
-            delete = self._delete
-            for key_ in _deletions(tok) | {tok}:
-                bucket = delete.get(key_)
-                if bucket is not None:
-                    if type(bucket) is int:
-                        tids.add(bucket)
-                    else:
-                        tids.update(bucket)
+        found = set()
+        if len(tok) > 1:
+            found.update(self._raw.find(tok, RAW_CUT))
+            found.update(self._spell.find(spelling(tok), SPELL_CUT))
+        if weight(tok) == LEGAL_WEIGHT:  # a legal form half-matches any legal form
+            found.update(t for t in self._raw.tids if self.vweight[t] == LEGAL_WEIGHT)
+        known = self._known(tok)
         vtok = self.vtok
         out = {}
-        if len(tids) > 4 and len(tok) > 1:
-            # one C call each prunes the pairs that cannot reach TOKEN_MIN by raw or by spelling edits
-            tids = list(tids)
-            keep = {i for _c, _s, i in process.extract(tok, [vtok[t] for t in tids], scorer=OSA.normalized_similarity,
-                                                       score_cutoff=PRUNE_MIN, limit=None)}
-            vspell = self.vspell
-            keep.update(i for _c, _s, i in process.extract(spelling(tok), [vspell[t] for t in tids],
-                                                           scorer=OSA.normalized_similarity,
-                                                           score_cutoff=PRUNE_MIN, limit=None))
-            tids = [tids[i] for i in keep]
-        known = self.vocab.get(tok) in self._written and weight(tok) == 1.0
-        for tid in tids:
-            pair = _pair(tok, vtok[tid])
+        for tid in found:
+            pair = _qpair(tok, vtok[tid], known)
             if pair[0]:
-                if known and pair[1] in _EDITS:
-                    # the query token is itself a listed name (as written in Latin script): more
-                    # likely another name than a typo of this one ('sahib' ~ 'saqib')
-                    sim = pair[0] - VOCAB_TYPO_COST
-                    if sim < TOKEN_MIN:
-                        continue
-                    pair = (round(sim, 4), pair[1])
                 out[tid] = pair
         if len(self._cache) >= TOKEN_CACHE:
             self._cache.clear()
         self._cache[tok] = out
         return out
 
-    def token_hits(self, tok):
-        """{name number: best similarity of its tokens to ``tok``} (cached with the token)."""
-        hit = self._hits.get(tok)
+    def _token_arrays(self, tok, strong_only=False):
+        """Per query token, over the names holding a similar token (sorted name numbers):
+        (names, best similarity, best similarity x coverage weight of that token in the name,
+        the name holds a similar *distinctive* token, the name holds a similar weak token)."""
+        key = (tok, strong_only)
+        hit = self._arrays.get(key)
         if hit is not None:
             return hit
-        postings = self.postings
-        hits = {}
-        for tid, (sim, _how) in sorted(self.token_matches(tok).items(), key=_second):
-            hits.update(dict.fromkeys(postings[tid], sim))  # ascending similarity: the best is written last
-        if len(self._hits) >= HITS_CACHE:
-            self._hits.clear()
-        self._hits[tok] = hits
-        return hits
-
-    def candidates(self, qtoks, qphons=None, qweights=None, threshold=0.0, twins=None):
-        """[(name number, upper bound of its name score)], best first, at most MAX_CANDIDATES.
-
-        The distinctive query tokens are taken rarest first; once the tokens left cannot lift a
-        name that shares none of the ones seen so far over ``threshold``, no new name is admitted
-        and the remaining (common) tokens only update the names already admitted. The bound is
-        optimistic: legal forms, particles and initials of the query count as matched."""
-        if qweights is None:
-            qweights = _query_weights(qtoks)
-        is_twin = [bool(twins and twins[i]) for i in range(len(qtoks))]
-        core = [i for i, w in enumerate(qweights) if w == 1.0 and not is_twin[i]]
-        strong = core + [i for i in range(len(qtoks)) if is_twin[i]] if core else list(range(len(qtoks)))
-        qtotal = sum(qweights) or 1.0
-        strong_set = set(strong)
-        weak_w = qtotal - sum(qweights[i] for i in strong)
-        # a token that may be a misspelt filler costs only the filler's weight if it matches nothing
-        tw_w = sum(twins[i] for i in strong if is_twin[i])
-        qden = qtotal - sum(1.0 - twins[i] for i in strong if is_twin[i])
-        extra = weak_w + tw_w
-        # a query particle or initial may still cover a strong listed token ('von' ~ 'WON', 'j' ~ 'JOHN')
-        weak_cover = float(sum(1 for i, w in enumerate(qweights) if i not in strong_set and PARTICLE_W <= w < 1.0))
-        # Similar query tokens ('Mohammed ... MOHAMMED', 'Muhammad ... Muhamnmad') form one group:
-        # its names are found once, and the group's other tokens count again only for the names
-        # holding as many tokens like them (else one listed token would count for all of them).
-        groups = []  # [is twin, first weight, [{name: similarity} per token], similar token ids, more weight]
-        for i in strong:
-            tok = qtoks[i]
-            hits = self.token_hits(tok)
-            if not hits:
-                continue
-            similar = self.token_matches(tok).keys()
-            for group in groups:
-                if group[0] == is_twin[i] and not group[3].isdisjoint(similar):
-                    if hits not in group[2]:
-                        group[2].append(hits)
-                    group[3] = group[3] | similar
-                    group[4] += qweights[i]
-                    break
-            else:
-                groups.append([is_twin[i], qweights[i], [hits], set(similar), 0.0])
-        if not groups:
-            return []
-        # rarest first; tokens that may be misspelt fillers last, admitting no names of their own
-        groups.sort(key=lambda g: (g[0], sum(map(len, g[2]))))
-        remaining = sum(g[1] + g[4] for g in groups)
-        acc = None
-        merged = {}  # id(members) -> their best-over hits, for the groups that admitted names
-        for twin, qw, members, _similar, _more in groups:
-            admit = QUERY_SHARE * min(1.0, (remaining + extra) / qden) + (1.0 - QUERY_SHARE) >= threshold
-            remaining -= qw
-            if acc is None:
-                if not admit:
-                    return []
-                hits = _best_over(members)
-                acc = dict(hits) if qw == 1.0 else {n: qw * s for n, s in hits.items()}
-                merged[id(members)] = hits
-                continue
-            # (set operations and maps: the loops run in C, postings of common names can be long)
-            if admit and not twin:
-                hits = merged[id(members)] = _best_over(members)
-                common = acc.keys() & hits.keys()
-            else:
-                hits = _best_over(members, acc.keys())
-                common = hits.keys()
-            hval = hits.__getitem__ if qw == 1.0 else (lambda n, _h=hits, _w=qw: _h[n] * _w)
-            if common:
-                acc.update(zip(common, map(add, map(acc.__getitem__, common), map(hval, common))))
-            if admit and not twin and len(common) < len(hits):
-                new = hits.keys() - common
-                acc.update(zip(new, map(hval, new)))
-        name_tids, dup = self.name_tids, self.name_dup
-        for _twin, _qw, members, similar, more in groups:
-            if more:
-                hits = merged.get(id(members)) or _best_over(members, acc.keys())
-                keys = list(hits)
-                counts = list(map(len, map(similar.intersection, map(name_tids.__getitem__, keys))))
-                for k in [k for k, n in enumerate(keys) if n in dup]:  # the same token twice: count places
-                    counts[k] = sum(1 for t in name_tids[keys[k]] if t in similar)
-                if more <= 1.0:  # (the usual case, in C)
-                    sel = list(compress(keys, map(gt, counts, repeat(1))))
-                    acc.update(zip(sel, map(add, map(acc.__getitem__, sel), map(mul, map(hits.__getitem__, sel),
-                                                                                   repeat(more)))))
-                else:
-                    for n, count in zip(keys, counts):
-                        if count > 1:
-                            acc[n] += hits[n] * min(more, count - 1)
-        # names whose query coverage alone keeps them below the threshold go first (cheaply)
-        gmin = (threshold - (1.0 - QUERY_SHARE)) / QUERY_SHARE * qden - extra - 1e-9
-        total, weak, plain = self.name_total, self.name_weak, self.name_plain
-        out = []
-        for n, got in compress(acc.items(), map(ge, acc.values(), repeat(gmin))):
-            got = min(got, plain[n])  # one query token matches one listed token
-            bound = QUERY_SHARE * min(1.0, (got + extra) / qden) + \
-                (1.0 - QUERY_SHARE) * min(1.0, (got + weak[n] + weak_cover) / total[n])
-            if bound >= threshold:
-                out.append((n, bound))
-        if len(out) > MAX_CANDIDATES:
-            # too many: similar query tokens ('Mohammad Mohammadi') make the bounds loose, as one
-            # listed token counts for both. Bound again with the listed tokens that match at all ...
-            matching = set()
-            for i in strong:
-                matching.update(self.token_matches(qtoks[i]))
-            refined = []
-            for n, bound in out:
-                got = min(acc[n], len(matching.intersection(name_tids[n])))
-                bound = min(bound, QUERY_SHARE * min(1.0, (got + extra) / qden) +
-                            (1.0 - QUERY_SHARE) * min(1.0, (got + weak[n] + weak_cover) / total[n]))
-                if bound >= threshold:
-                    refined.append((n, bound))
-            out = refined
-        if len(out) > MAX_CANDIDATES:
-            # ... and among equal bounds, names holding more of the query tokens as they are go first
-            exact = {}
-            get = exact.get
-            postings, vocab = self.postings, self.vocab
-            for i in strong:
-                tid = vocab.get(qtoks[i])
-                if tid is not None:
-                    for n in postings[tid]:
-                        exact[n] = get(n, 0) + 1
-            out = heapq.nlargest(MAX_CANDIDATES, out, key=lambda nb: (round(nb[1], 3), get(nb[0], 0)))
+        matches = self.token_matches(tok)
+        vweight, post_names, post_cov = self.vweight, self.post_names, self.post_cov
+        tids = [t for t in matches if not strong_only or vweight[t] == 1.0]
+        if not tids:
+            out = (_EMPTY_I, np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0, bool))
+        elif len(tids) == 1:
+            t = tids[0]
+            sim = matches[t][0]
+            names = post_names[t]
+            strong = vweight[t] == 1.0
+            out = (names, np.full(len(names), sim), post_cov[t] * sim,
+                   np.full(len(names), strong), np.full(len(names), not strong))
         else:
-            out.sort(key=_second, reverse=True)
+            names = np.concatenate([post_names[t] for t in tids])
+            counts = [len(post_names[t]) for t in tids]
+            sims = np.repeat(np.asarray([matches[t][0] for t in tids]), counts)
+            simcov = sims * np.concatenate([post_cov[t] for t in tids])
+            strong = np.repeat(np.asarray([vweight[t] == 1.0 for t in tids]), counts)
+            uniq, inv = np.unique(names, return_inverse=True)
+            best = np.zeros(len(uniq))
+            np.maximum.at(best, inv, sims)
+            bestcov = np.zeros(len(uniq))
+            np.maximum.at(bestcov, inv, simcov)
+            has_strong = np.bincount(inv, weights=strong, minlength=len(uniq)) > 0
+            has_weak = np.bincount(inv, weights=~strong, minlength=len(uniq)) > 0
+            out = (uniq.astype(np.int32), best, bestcov, has_strong, has_weak)
+        if len(self._arrays) >= HITS_CACHE:
+            self._arrays.clear()
+        self._arrays[key] = out
         return out
 
+    def _initial_names(self, tok):
+        """Sorted numbers of the names holding an initial that agrees with ``tok`` (what
+        :func:`_pair` accepts: the same first letter, or the same first consonant sound)."""
+        key = (tok[0], spelling(tok)[:1])
+        hit = self._init_cache.get(key)
+        if hit is None:
+            parts = [nos for ch, nos in self._initials.items() if _pair(tok, ch)[0]]
+            hit = _EMPTY_I if not parts else parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))
+            self._init_cache[key] = hit
+        return hit
+
+    # ------------------------------------------------------------------ candidates
+    def candidates(self, qtoks, qweights=None, threshold=0.0, twins=None):
+        """[(name number, upper bound of its name score)], best bound first: every name whose
+        score (:func:`_align`) can reach ``threshold``, and no other is left out."""
+        if not self._frozen:
+            self.freeze()
+        if qweights is None:
+            qweights = _query_weights(qtoks)
+        twins = twins or (None,) * len(qtoks)
+        plain = [i for i, w in enumerate(qweights) if w == 1.0 and not twins[i]]
+        if not plain:
+            return self._weak_candidates(qtoks, qweights, twins)
+        strong = [i for i, w in enumerate(qweights) if w == 1.0]
+        arrays = {i: self._token_arrays(qtoks[i]) for i in strong}
+        # a name scores only if a distinctive query token matches one of its distinctive tokens
+        admitted = [a[0][a[3]] for a in arrays.values() if len(a[0])]
+        if not admitted:
+            return []
+        cand = admitted[0] if len(admitted) == 1 else np.unique(np.concatenate(admitted))
+        if not len(cand):
+            return []
+        bound = self._bounds(cand, qtoks, qweights, twins, strong, arrays)
+        keep = bound >= threshold - 1e-9
+        cand, bound = cand[keep], bound[keep]
+        order = np.argsort(-bound, kind="stable")
+        return list(zip(cand[order].tolist(), bound[order].tolist()))
+
+    def _bounds(self, cand, qtoks, qweights, twins, strong, arrays):
+        """Upper bounds of :func:`_align` for the names ``cand``.
+
+        Query coverage is a weighted average sum(w_i b_i) / sum(w_i) of the pair similarities
+        b_i, with each weight w_i between lo_i and hi_i (a token matched to a weaker listed token
+        weighs less, a misspelt filler that matches nothing weighs what the filler does). With
+        x = sum(w b) and y = sum(w (1 - b)), the average is x / (x + y), rising with x and
+        falling with y; b_i <= s_i (the best similarity token i has with any token of the name)
+        gives x <= sum(hi s) and y >= sum(lo (1 - s)). Weak query tokens and fillers count as
+        fully matched. Listed-name coverage: each query token covers at most one listed token
+        (and its repeats) with at most its best similarity there, the distinctive part is at most
+        all of it, and the weak listed tokens count as covered."""
+        x = np.zeros(len(cand))
+        y = np.zeros(len(cand))
+        cover = np.zeros(len(cand))
+        const_x = 0.0
+        for i in strong:
+            names, best, bestcov, _has_strong, has_weak = arrays[i]
+            if len(names):
+                pos = np.searchsorted(names, cand)
+                pos[pos >= len(names)] = len(names) - 1
+                inside = names[pos] == cand
+                s = np.where(inside, best[pos], 0.0)
+                cover += np.where(inside, bestcov[pos], 0.0)
+                weak_hit = inside & has_weak[pos]
+            else:
+                s = np.zeros(len(cand))
+                weak_hit = np.zeros(len(cand), bool)
+            inits = self._initial_names(qtoks[i])
+            if len(inits):
+                on_initial = _member(cand, inits)
+                s = np.maximum(s, np.where(on_initial, INITIAL_SIM, 0.0))
+                weak_hit |= on_initial
+            if twins[i]:
+                const_x += 1.0
+            else:
+                x += s
+                y += np.where(weak_hit, PARTICLE_W, 1.0) * (1.0 - s)
+        n_initials = 0
+        for i, w in enumerate(qweights):
+            if w == 1.0:
+                continue
+            const_x += w
+            if len(qtoks[i]) == 1:
+                n_initials += 1
+            elif w >= PARTICLE_W:  # a particle may match a distinctive listed token ('von' ~ 'WON')
+                names, _best, bestcov, _s, _w = self._token_arrays(qtoks[i], strong_only=True)
+                if len(names):
+                    pos = np.searchsorted(names, cand)
+                    pos[pos >= len(names)] = len(names) - 1
+                    cover += np.where(names[pos] == cand, bestcov[pos], 0.0)
+        x += const_x
+        qcov = np.minimum(1.0, x / np.maximum(x + y, 1e-12))
+        if n_initials:
+            cover += n_initials * INITIAL_COVER * self.a_maxcov[cand]
+        total = self.a_total[cand]
+        ccov = np.minimum(1.0, (np.minimum(cover, self.a_strong[cand]) + self.a_weak[cand]) / np.maximum(total, 1e-12))
+        return QUERY_SHARE * qcov + (1.0 - QUERY_SHARE) * ccov + 1e-9
+
+    def _weak_candidates(self, qtoks, qweights, twins):
+        """A query with no distinctive token that is not a possible filler ('B R C S.A.', 'Grop
+        Kompani'): a name scores only if a token of weight >= PARTICLE_W (not an initial
+        against a name) matches one of its tokens of coverage >= PARTICLE_W. Few queries are
+        like this; their candidates are all scored (bound 1)."""
+        parts = []
+        for i, w in enumerate(qweights):
+            if w < PARTICLE_W:
+                continue
+            tok = qtoks[i]
+            if len(tok) == 1:
+                if tok in self._initials:
+                    for ch, nos in self._initials.items():
+                        if _pair(tok, ch)[0]:
+                            parts.append(nos)
+                continue
+            for tid in self.token_matches(tok):
+                if self.vweight[tid] >= PARTICLE_W:
+                    parts.append(self.post_names[tid])
+        if not parts:
+            return []
+        cand = np.unique(np.concatenate(parts))
+        return [(n, 1.0) for n in cand.tolist()]
+
     # ------------------------------------------------------------------ scoring
-    def screen(self, name, entity_type=None, countries=(), date_of_birth=None, threshold=DEFAULT_REVIEW, limit=25):
-        """Entries whose best name scores at least ``threshold``, best first (one Match per entry)."""
+    def screen(self, name, entity_type=None, countries=(), date_of_birth=None, threshold=DEFAULT_REVIEW, limit=25,
+               exhaustive=False, exclude=None):
+        """Entries whose best name scores at least ``threshold``, best first (one Match per entry).
+        ``exhaustive``: score every indexed name (the reference the candidate generation must equal).
+        ``exclude``: name numbers to leave out (leave-one-alias-out evaluation)."""
+        if not self._frozen:
+            self.freeze()
         qtoks = tuple(tokens(name))
         if not qtoks:
             return []
@@ -379,21 +426,25 @@ class Index:
         twins = tuple(filler_twin(t, transliterated) if w == 1.0 else None for t, w in zip(qtoks, qweights))
         if not any(twins):
             twins = None
+        known = tuple(self._known(t) for t in qtoks)
         qcountries = tuple(fold(c).strip() for c in countries if c)
         # the most evidence can add: names whose bound stays below this cannot reach the threshold
         floor = threshold - (EVIDENCE_MAX if (qcountries or date_of_birth) else 0.0) - 1e-9
-        cands = self.candidates(qtoks, None, qweights, floor, twins)
-        cache = self._cache
-        qm = [cache.get(t) if w == 1.0 else None for t, w in zip(qtoks, qweights)]
+        if exhaustive:
+            cands = [(n, 1.0) for n in range(len(self.names))]
+        else:
+            cands = self.candidates(qtoks, qweights, floor, twins)
         best = {}
         name_entry = self.name_entry
         for name_no, bound in cands:
+            if exclude and name_no in exclude:
+                continue
             entry = name_entry[name_no]
             prev = best.get(entry)
             if prev is not None and prev[0] >= bound:
                 continue
-            score, pairs = self._name_score(qtoks, qweights, name_no, twins, qm)
-            if prev is None or score > prev[0]:
+            score, pairs = self._name_score(qtoks, qweights, name_no, twins, known)
+            if prev is None or score > prev[0] or (score == prev[0] and name_no < prev[1]):
                 best[entry] = (score, name_no, pairs)
         matches = []
         for entry_no, (nscore, name_no, pairs) in best.items():
@@ -407,12 +458,132 @@ class Index:
             explanation = {"query": name, "matched_name": text, "name_score": round(nscore, 4),
                            "tokens": pairs, "evidence": evidence, "score": round(score, 4)}
             matches.append(Match(key, round(score, 4), round(nscore, 4), text, explanation))
-        matches.sort(key=lambda m: -m.score)
+        matches.sort(key=lambda m: (-m.score, str(m.key)))
         return matches[:limit]
 
-    def _name_score(self, qtoks, qweights, name_no, twins=None, qm=None):
+    def _name_score(self, qtoks, qweights, name_no, twins=None, known=None):
         return _align(qtoks, qweights, self.name_toks[name_no], self.name_cw[name_no], self.name_total[name_no],
-                      twins, qm, self.name_tids[name_no], self.name_w[name_no])
+                      twins, known, self.name_w[name_no])
+
+
+def _member(values, sorted_array):
+    """Boolean array: which of ``values`` are in ``sorted_array`` (both sorted, unique)."""
+    pos = np.searchsorted(sorted_array, values)
+    pos[pos >= len(sorted_array)] = len(sorted_array) - 1
+    return sorted_array[pos] == values
+
+
+def _mask(key):
+    """Which symbols occur once or more (low bits) and twice or more (high bits); digits share
+    one symbol. One edit flips at most two of these bits (a transposition none), so half the
+    bits two keys differ in is a lower bound of their edit distance."""
+    once = twice = 0
+    for ch in key:
+        bit = 1 << (ord(ch) - 97 if "a" <= ch <= "z" else 26)
+        if once & bit:
+            twice |= bit
+        once |= bit
+    return once | (twice << 27)
+
+
+def _counts(key):
+    out = np.zeros(27, dtype=np.int16)
+    for ch in key:
+        out[ord(ch) - 97 if "a" <= ch <= "z" else 26] += 1
+    return out
+
+
+class _Band:
+    """Keys sorted by length: the exact search of every key within a normalised edit
+    similarity is a length band, then the symbol-mask and symbol-count lower bounds of the edit
+    distance (numpy, the whole band at once), then rapidfuzz on the few keys left."""
+
+    def __init__(self, keys, tids):
+        pairs = sorted(zip(keys, tids), key=lambda kt: len(kt[0]))
+        self.keys = [k for k, _t in pairs]
+        self.tids = [t for _k, t in pairs]
+        self.lens = np.asarray([len(k) for k in self.keys], dtype=np.int64)
+        self.masks = np.asarray([_mask(k) for k in self.keys], dtype=np.uint64)
+        self.counts = np.asarray([_counts(k) for k in self.keys], dtype=np.int16).reshape(len(self.keys), 27)
+        self.starts = {}
+        for i, size in enumerate(self.lens.tolist()):
+            self.starts.setdefault(size, i)
+        self.top = int(self.lens[-1]) if self.keys else 0
+
+    def _start(self, size):
+        """Position of the first key of length >= size."""
+        while size <= self.top:
+            pos = self.starts.get(size)
+            if pos is not None:
+                return pos
+            size += 1
+        return len(self.keys)
+
+    def find(self, key, cut, shortest=1):
+        """Token ids of the keys k (of ``shortest`` letters or more) with
+        OSA.normalized_similarity(key, k) >= cut."""
+        size = len(key)
+        a = self._start(max(shortest, math.ceil(size * cut - 1e-9)))
+        b = self._start(math.floor(size / cut + 1e-9) + 1)
+        if a >= b:
+            return ()
+        # most edits allowed: d <= (1 - cut) x the longer length
+        allowed = np.floor((1.0 - cut) * np.maximum(self.lens[a:b], size) + 1e-9)
+        differ = np.bitwise_count(self.masks[a:b] ^ np.uint64(_mask(key)))
+        left = np.flatnonzero(differ <= 2 * allowed)
+        if len(left) > 8:
+            # then the symbol counts: one edit changes them by 2 at most (L1)
+            left = left[np.abs(self.counts[left + a] - _counts(key)).sum(axis=1) <= 2 * allowed[left]]
+        if not len(left):
+            return ()
+        keys, tids = self.keys, self.tids
+        left = (left + a).tolist()
+        sub = [keys[i] for i in left]
+        return [tids[left[i]] for _c, _s, i in process.extract(key, sub, scorer=OSA.normalized_similarity,
+                                                                score_cutoff=cut, limit=None)]
+
+
+class _Scan:
+    """Every key within a normalised edit similarity of a query key, exactly. Keys with the
+    query's first letter are searched in their own length band (:class:`_Band`). A different
+    first letter costs FIRST_LETTER_COST more, so those keys must be much closer: at most one
+    edit unless the longer key has ``long`` letters or more, and one edit is found through the
+    deletion neighbourhood (a key and its one-letter deletions: two keys one substitution,
+    insertion, deletion or transposition apart share one); only long keys are scanned."""
+
+    def __init__(self, keys, tids, cut_other):
+        self.cut_other = cut_other
+        self.long = math.ceil(2.0 / (1.0 - cut_other) - 1e-9)  # a key this long may be 2 edits off
+        by_first = {}
+        for k, t in zip(keys, tids):
+            by_first.setdefault(k[0], ([], []))
+            by_first[k[0]][0].append(k)
+            by_first[k[0]][1].append(t)
+        self.first = {ch: _Band(ks, ts) for ch, (ks, ts) in by_first.items()}
+        self.all = _Band(keys, tids)
+        self.tids = self.all.tids
+        self.delete = {}
+        for k, t in zip(keys, tids):
+            for d in _deletions(k) | {k}:
+                self.delete.setdefault(d, []).append((k, t))
+
+    def find(self, key, cut):
+        band = self.first.get(key[0])
+        found = set(band.find(key, cut)) if band is not None else set()
+        cut_other = self.cut_other
+        for d in _deletions(key) | {key}:
+            for k, t in self.delete.get(d, ()):
+                if k[0] != key[0] and t not in found and OSA.normalized_similarity(key, k) >= cut_other:
+                    found.add(t)
+        if len(key) >= self.long:
+            found.update(self.all.find(key, cut_other))
+        elif len(key) / cut_other >= self.long:
+            found.update(self.all.find(key, cut_other, shortest=self.long))
+        return found
+
+
+def _deletions(key):
+    return {key[:i] + key[i + 1:] for i in range(len(key))}
 
 
 def _coverage(weights):
@@ -432,33 +603,6 @@ def _query_weights(qtoks):
     if legal > 1:
         weights = [w / legal if w == LEGAL_WEIGHT else w for w in weights]
     return tuple(weights)
-
-
-def _best_over(members, keys=None):
-    """{name: best similarity} over the hit dicts of similar query tokens (only ``keys`` if given)."""
-    best = None
-    for hits in members:
-        if keys is not None:
-            common = keys & hits.keys()
-            part = dict(zip(common, map(hits.__getitem__, common)))
-        else:
-            part = hits
-        if best is None:
-            best = dict(part) if part is hits else part
-            continue
-        both = best.keys() & part.keys()
-        best.update(zip(both, map(max, map(best.__getitem__, both), map(part.__getitem__, both))))
-        new = part.keys() - both
-        best.update(zip(new, map(part.__getitem__, new)))
-    return best
-
-
-def _first(item):
-    return item[0]
-
-
-def _second(item):
-    return item[1]
 
 
 @lru_cache(maxsize=400_000)
@@ -482,7 +626,7 @@ def _pair(q, c):
     if q[0] != c[0]:
         sim -= FIRST_LETTER_COST
     how = "typo"
-    alt = 1.0 - EDIT_COST * OSA.distance(qs, cs) / max(len(qs), len(cs)) - 0.02
+    alt = 1.0 - EDIT_COST * OSA.distance(qs, cs) / max(len(qs), len(cs)) - SPELLING_ALT_COST
     if qs[0] != cs[0]:
         alt -= FIRST_LETTER_COST
     qp = phonetic(q)
@@ -500,30 +644,32 @@ def token_similarity(q, qp=None, c=None, cp=None, qw=None, cw=None):
     return _pair(q, c)
 
 
-def _align(qtoks, qweights, ctoks, covweights, ctotal, twins=None, qm=None, ctids=None, cweights=None):
+@lru_cache(maxsize=400_000)
+def _qpair(q, c, known=False):
+    """(similarity, how) of a query token and a listed token: :func:`_pair`, less
+    VOCAB_TYPO_COST for an edit-level match when the query token is itself a listed name."""
+    sim, how = _pair(q, c)
+    if known and sim and how in _EDITS:
+        sim = round(sim - VOCAB_TYPO_COST, 4)
+        if sim < TOKEN_MIN:
+            return 0.0, ""
+    return sim, how
+
+
+def _align(qtoks, qweights, ctoks, covweights, ctotal, twins=None, known=None, cweights=None):
     """Order-free one-to-one weighted token alignment of query and listed name (best pairs
-    first), scored by coverage both ways.
+    first), scored by coverage both ways: the name score.
 
     ``twins``: per query token, the weight of the legal form / particle it may misspell (it then
-    costs only that much when it matches nothing). ``qm``: per query token, its blocking result
-    ({token id: (similarity, how)}, see Index.token_matches) to look pairs up in, with ``ctids``
-    the listed name's token ids: a pair blocking did not find can still match if both tokens are
-    long (2 typos) or one is an initial or filler, and only then is it computed."""
+    costs only that much when it matches nothing). ``known``: per query token, whether it is
+    itself a listed name written in Latin script (an edit-level match then costs more). An
+    initial agrees with a name starting with it but covers only INITIAL_COVER of a listed name,
+    and a pair of an initial and a name never makes the match on its own."""
     found = []
     for i, q in enumerate(qtoks):
-        m = qm[i] if qm else None
-        long_q = len(q) >= LONG_TOKEN
+        kq = bool(known and known[i])
         for j, c in enumerate(ctoks):
-            if m is None:
-                sim, how = _pair(q, c)
-            else:
-                pair = m.get(ctids[j])
-                if pair is not None:
-                    sim, how = pair
-                elif (long_q and len(c) >= LONG_TOKEN) or len(c) == 1 or covweights[j] < MIDDLE_WEIGHT:
-                    sim, how = _pair(q, c)
-                else:
-                    continue
+            sim, how = _qpair(q, c, kq)
             if sim:
                 found.append((-sim, q, c, i, j, how))
     if len(found) > 1:
@@ -550,13 +696,16 @@ def _align(qtoks, qweights, ctoks, covweights, ctotal, twins=None, qm=None, ctid
             j, best, how = hit
             c = ctoks[j]
             legal = cweights[j] == LEGAL_WEIGHT
+            # an initial for a name covers that name in part only
+            cover = INITIAL_COVER * best / INITIAL_SIM if how == "initial" and len(c) > 1 else best
             for k, other in enumerate(ctoks):
                 # a repeated listed token ('VALENZUELA VALENZUELA') is covered too, and a legal form
                 # covers all the legal-form words of the listed name ('JOINT STOCK COMPANY')
-                if (other == c or (legal and cweights[k] == LEGAL_WEIGHT)) and best > cbest[k]:
-                    cbest[k] = best
+                if (other == c or (legal and cweights[k] == LEGAL_WEIGHT)) and cover > cbest[k]:
+                    cbest[k] = cover
             pairs.append([q, c, best, how])
-            if qw >= need and covweights[j] >= min(need, MIDDLE_WEIGHT):
+            initial_for_name = how == "initial" and (len(q) > 1 or len(c) > 1)
+            if qw >= need and covweights[j] >= min(need, MIDDLE_WEIGHT) and not initial_for_name:
                 strong_hit = True
             qw = min(qw, cweights[j])  # 'kompany' matching 'company' is a legal form too
         else:

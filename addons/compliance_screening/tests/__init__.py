@@ -1,5 +1,6 @@
 from . import test_parsers
 from . import test_matcher
+from . import test_matcher_exact
 from . import test_screening_flow
 from . import test_payment_block
 from . import test_url_load
