@@ -83,9 +83,12 @@ class QueueWorker:
         self.pid = self.cr.fetchone()[0]
         self._beaten = 0.0
         self._listening = False
-        # HTTP digests written in the current (uncommitted) batch transaction: if the batch is
-        # abandoned they are written again on a fresh connection (their messages were sent)
+        # HTTP digests of the jobs done since the last commit, written as one insert just before
+        # it (with the jobs' done marks); once written, kept until the commit: if the batch is
+        # abandoned they are all written again on a fresh connection (their messages were sent)
+        self._pending_digests = []
         self._unsaved_digests = []
+        self._digests = None
 
     # --------------------------------------------------------------- transactions
     def _commit(self):
@@ -147,9 +150,12 @@ class QueueWorker:
             try:
                 self.run_batch(rows)
             except BaseException:
-                # unexpected (KeyboardInterrupt, lost connection): give unfinished claims back
+                # unexpected (KeyboardInterrupt, lost connection): give unfinished claims back;
+                # the digests of the batch (and of the job that was running) are taken before the
+                # rollback forgets them, and written on a fresh connection
+                lost = self._lost_digests()
                 self._abandon(rows)
-                self._save_digests_elsewhere(getattr(self, "_digests", None))
+                self._save_digests_elsewhere(lost)
                 raise
             self._commit()
             total += len(rows)
@@ -369,9 +375,9 @@ class QueueWorker:
                     ref = "%s,%s" % (result._name, result.id) if _is_record(result) else None
                     finished.append((job_id, time.perf_counter() - started, ref, backend_id))
                     # in the job's own transaction: committed with its effects and its done mark
+                    # (one insert for every job of the commit, see _finish)
                     digests, self._digests = self._digests, []
-                    self.env["finance.audit.log"]._append_rows(digests)
-                    self._unsaved_digests += digests
+                    self._pending_digests += digests
             self._digests = None
             if self.commit and time.monotonic() - last_commit > COMMIT_EVERY:
                 self._finish(finished)
@@ -382,6 +388,10 @@ class QueueWorker:
         Job.invalidate_model()
 
     def _finish(self, finished):
+        if self._pending_digests:
+            digests, self._pending_digests = self._pending_digests, []
+            self.env["finance.audit.log"]._append_rows(digests)
+            self._unsaved_digests += digests
         if not finished:
             return
         execute_values(self.cr, f"""
@@ -394,10 +404,15 @@ class QueueWorker:
         """, [(f[0], f[1], f[2]) for f in finished], template="(%s, %s::float8, %s::varchar)", page_size=1000)
         self._breaker_success({f[3] for f in finished})
 
-    def _save_digests_elsewhere(self, extra=()):
+    def _lost_digests(self):
+        """Every HTTP digest the current transaction holds or was going to write: those written
+        since the last commit, those of done jobs not written yet, the running job's."""
+        rows = self._unsaved_digests + self._pending_digests + list(self._digests or ())
+        self._unsaved_digests, self._pending_digests, self._digests = [], [], None
+        return rows
+
+    def _save_digests_elsewhere(self, rows):
         """The batch transaction is lost: write its HTTP digests on a fresh connection."""
-        rows = list(self._unsaved_digests) + list(extra or ())
-        self._unsaved_digests = []
         if not rows or not self.commit:
             return
         try:

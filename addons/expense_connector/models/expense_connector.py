@@ -5,6 +5,7 @@ from decimal import Decimal
 import psycopg2
 
 from odoo import Command, api, fields, models
+from odoo.tools.sql import escape_psql
 
 from odoo.addons.finance_sync_core import protection
 from odoo.addons.finance_sync_core.exceptions import BusinessError, TransientError, UnmappedValueError
@@ -53,10 +54,15 @@ class ExpenseConnector(models.AbstractModel):
     def _superseded(self, job, report):
         """A newer version of the report is queued or known: this older one must not post."""
         prefix = "report:%s:v" % report.id
-        newer = self.env["finance.sync.job"].sudo().search([
-            ("backend_id", "=", job.backend_id.id), ("idempotency_key", "=like", prefix + "%"), ("id", "!=", job.id)])
-        for other in newer:
-            version = other.idempotency_key[len(prefix):]
+        # a prefix match on the (backend, key) pattern index of finance_sync_job; the report id is
+        # escaped (ids like rep_8f2c hold LIKE wildcards) and the prefix checked again in Python
+        self.env["finance.sync.job"].flush_model(["backend_id", "idempotency_key"])
+        self.env.cr.execute("""
+            SELECT idempotency_key FROM finance_sync_job
+             WHERE backend_id = %s AND idempotency_key LIKE %s AND id != %s
+        """, (job.backend_id.id, escape_psql(prefix) + "%", job.id))
+        for (key,) in self.env.cr.fetchall():
+            version = key[len(prefix):] if key.startswith(prefix) else ""
             if version.isdigit() and int(version) > report.version:
                 return True
         return False
@@ -94,17 +100,22 @@ class ExpenseConnector(models.AbstractModel):
 
         ``post_on``: the date an accountant chose with "Re-date and retry" (the period of the
         report's own date was locked); every entry of the report posts on it."""
-        company = backend._map("company", report.company_ref)
+        # every value of the report mapped in one query, its currencies read in another; the
+        # errors are still raised in the order of the checks below
+        mapped = backend._map_all(self._mapping_pairs(report))
+        currencies = self._currencies({report.currency, *(line.currency for line in report.lines)})
+        company = backend._map_from(mapped, "company", report.company_ref)
         C.check_total(report)
-        employee = self._employee(backend, report, company)
-        currency = self._currency(report.currency)
+        employee = self._employee(backend, report, company, mapped)
+        currency = self._currency(report.currency, currencies)
         self._check_rate(currency, company, report)
         accounting_date = post_on or (report.approved_at.date() if report.approved_at
                                       else fields.Date.context_today(self))
         journal = backend.expense_journal_id or company.expense_journal_id or self.env["account.journal"].search([
             *self.env["account.journal"]._check_company_domain(company), ("type", "=", "purchase")], limit=1)
         card_method = self._card_payment_method(backend, report)
-        prepared = [self._prepare_line(backend, report, line, company, employee, currency) for line in report.lines]
+        prepared = [self._prepare_line(backend, report, line, company, employee, currency, mapped, currencies)
+                    for line in report.lines]
         if post_on:
             for vals in prepared:
                 if vals["payment_mode"] == "company_account":
@@ -166,8 +177,19 @@ class ExpenseConnector(models.AbstractModel):
                                  code="db_conflict") from None
         return sheet
 
-    def _employee(self, backend, report, company):
-        employee = backend._map("employee", report.employee_id, required=False)
+    @staticmethod
+    def _mapping_pairs(report):
+        """Every (kind, code) the posting of ``report`` maps."""
+        pairs = [("company", report.company_ref), ("employee", report.employee_id)]
+        for line in report.lines:
+            pairs.append(("expense_category", line.category_code))
+            if line.tax_code:
+                pairs.append(("tax", line.tax_code))
+            pairs += [("analytic", code) for code in (line.cost_center, line.project_code) if code]
+        return pairs
+
+    def _employee(self, backend, report, company, mapped=None):
+        employee = backend._map_from(mapped or {}, "employee", report.employee_id, required=False)
         if not employee and report.employee_email:
             employee = self.env["hr.employee"].sudo().search([
                 ("work_email", "=ilike", report.employee_email), ("company_id", "in", (company.id, False))], limit=2)
@@ -182,8 +204,13 @@ class ExpenseConnector(models.AbstractModel):
                 code="employee_incomplete", params={"employee_id": report.employee_id, "odoo_employee": employee.id})
         return employee
 
-    def _currency(self, code):
-        currency = self.env["res.currency"].with_context(active_test=False).search([("name", "=", code)], limit=1)
+    def _currencies(self, codes):
+        """{code: currency} of the known ones among ``codes``, archived ones included (one query)."""
+        found = self.env["res.currency"].with_context(active_test=False).search([("name", "in", list(codes))])
+        return {currency.name: currency for currency in found}
+
+    def _currency(self, code, known=None):
+        currency = (known if known is not None else self._currencies({code})).get(code)
         if not currency:
             raise UnmappedValueError("currency", code)
         return currency
@@ -213,14 +240,15 @@ class ExpenseConnector(models.AbstractModel):
                 code="card_setup_missing", params={"report_id": report.id})
         return method
 
-    def _prepare_line(self, backend, report, line, company, employee, currency):
-        product = backend._map("expense_category", line.category_code)
-        taxes = backend._map("tax", line.tax_code) if line.tax_code else self.env["account.tax"]
-        self._check_tax(backend, report, line, taxes)
+    def _prepare_line(self, backend, report, line, company, employee, currency, mapped=None, currencies=None):
+        mapped = mapped if mapped is not None else {}
+        product = backend._map_from(mapped, "expense_category", line.category_code)
+        taxes = backend._map_from(mapped, "tax", line.tax_code) if line.tax_code else self.env["account.tax"]
+        self._check_tax(backend, report, line, taxes, currencies)
         distribution = {}
         for code in (line.cost_center, line.project_code):
             if code:
-                distribution[str(backend._map("analytic", code).id)] = 100.0
+                distribution[str(backend._map_from(mapped, "analytic", code).id)] = 100.0
         amount_currency = float(line.report_amount)
         if currency == company.currency_id:
             amount_company = amount_currency
@@ -245,14 +273,14 @@ class ExpenseConnector(models.AbstractModel):
             "expense_receipt_sha256": line.receipt.sha256 if line.receipt else False,
         }
 
-    def _check_tax(self, backend, report, line, taxes):
+    def _check_tax(self, backend, report, line, taxes, currencies=None):
         """Platform tax_amount vs the tax Odoo computes on the amount spent (tax included).
 
         A null ``tax_amount`` states no tax: Odoo computes it from the mapped code and there is
         nothing to compare (contract, Report.lines[].tax_amount)."""
         if line.tax_amount is None:
             return
-        spent = self._currency(line.currency)
+        spent = self._currency(line.currency, currencies)
         computed = Decimal(0)
         if taxes:
             result = taxes.with_context(force_price_include=True).compute_all(float(line.amount), currency=spent)

@@ -470,7 +470,10 @@ class FinanceBackend(models.Model):
         self.env.cr.execute(SQL("NOTIFY %s", SQL.identifier(NOTIFY_CHANNEL)))
         if "now" not in data:
             data.add("now")
-            self.env.cr.precommit.add(self._wake_crons_unless_listened)
+            # a follow-up job queued by a running job needs no cron: the worker running it claims
+            # again after its batch (and its cron entry re-triggers itself while jobs are ready)
+            if not self.env.context.get("finance_sync_job_id"):
+                self.env.cr.precommit.add(self._wake_crons_unless_listened)
 
     def _wake_crons_unless_listened(self):
         """Just before commit: trigger the worker crons only if no worker is running. The shared gate
@@ -509,16 +512,43 @@ class FinanceBackend(models.Model):
         Raises UnmappedValueError (a business error the exception queue can fix) when
         ``required`` and nothing is mapped.
         """
+        return self._map_from(self._map_all([(kind, code)]), kind, code, required=required)
+
+    def _map_all(self, pairs):
+        """Resolve many ``(kind, code)`` pairs in one query: ``{(kind, code): record or None}``,
+        the same answers as :meth:`_map` (the code's own line, else the kind's default line).
+        Nothing is raised here; :meth:`_map_from` raises where the caller asks for a value."""
         self.ensure_one()
-        Mapping = self.env["finance.mapping"].sudo()
-        line = Mapping.search([("backend_id", "=", self.id), ("kind", "=", kind),
-                               ("external_code", "=", code), ("value_ref", "!=", False)], limit=1)
-        if not line:
-            line = Mapping.search([("backend_id", "=", self.id), ("kind", "=", kind), ("is_default", "=", True),
-                                   ("value_ref", "!=", False)], limit=1)
-        if line:
-            return line.value_ref.with_env(self.env)
+        pairs = set(pairs)
+        if not pairs:
+            return {}
+        lines = self.env["finance.mapping"].sudo().search_fetch([
+            ("backend_id", "=", self.id), ("kind", "in", list({kind for kind, _code in pairs})),
+            ("value_ref", "!=", False),
+            "|", ("external_code", "in", list({code for _kind, code in pairs if code is not None})),
+            ("is_default", "=", True),
+        ], ["kind", "external_code", "is_default", "value_ref"])
+        own, default = {}, {}
+        for line in lines:  # in the model's order: the first default of a kind is _map's
+            own[(line.kind, line.external_code)] = line.value_ref
+            if line.is_default:
+                default.setdefault(line.kind, line.value_ref)
+        result = {}
+        for kind, code in pairs:
+            value = own.get((kind, code)) or default.get(kind)
+            result[(kind, code)] = value.with_env(self.env) if value else None
+        return result
+
+    def _map_from(self, mapped, kind, code, required=True):
+        """The value of ``(kind, code)`` in a :meth:`_map_all` answer; raises UnmappedValueError
+        like :meth:`_map` when ``required`` and nothing is mapped."""
+        value = mapped.get((kind, code))
+        if value is None and (kind, code) not in mapped:
+            value = self._map_all([(kind, code)]).get((kind, code))  # not asked for up front
+        if value is not None:
+            return value
         if required:
+            Mapping = self.env["finance.mapping"]
             label = dict(Mapping._fields["kind"]._description_selection(self.env)).get(kind, kind)
             raise UnmappedValueError(kind, code, label=label)
         return None

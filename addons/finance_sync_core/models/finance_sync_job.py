@@ -102,6 +102,8 @@ class FinanceSyncJob(models.Model):
                 ON finance_sync_job (priority, eta, id) WHERE state = 'pending';
             CREATE INDEX IF NOT EXISTS finance_sync_job_running_idx
                 ON finance_sync_job (lease_until) WHERE state = 'running';
+            CREATE INDEX IF NOT EXISTS finance_sync_job_key_prefix_idx
+                ON finance_sync_job (backend_id, idempotency_key varchar_pattern_ops) WHERE idempotency_key IS NOT NULL;
             CREATE INDEX IF NOT EXISTS finance_sync_job_waiting_mapping_idx
                 ON finance_sync_job (backend_id, mapping_kind, external_code) WHERE state = 'failed';
         """)

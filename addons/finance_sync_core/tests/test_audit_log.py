@@ -4,6 +4,7 @@ entries included."""
 import json
 import os
 import threading
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, sql_db
 from odoo.exceptions import AccessError
@@ -14,7 +15,8 @@ from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServe
 
 from ..engine import audit_seal as A
 from ..models.finance_audit_log import entry_hash
-from .common import FinanceSyncCase, HeadFileMixin, RpcCase
+from ..worker import QueueWorker
+from .common import FinanceSyncCase, HeadFileMixin, RpcCase, committed_env
 
 
 @tagged("post_install", "-at_install")
@@ -354,6 +356,77 @@ class TestExchangeDigestsWithTheJob(FinanceSyncCase):
         self.assertEqual(len(digest), 1)
         self.assertEqual(digest.user_id, self.env.user)
         self.assertGreaterEqual(Log.search_count([]), before + 1)
+
+
+class _Stopped(BaseException):
+    """The worker's process being stopped mid-batch (what KeyboardInterrupt or SIGTERM raises)."""
+
+
+@tagged("post_install", "-at_install")
+class TestDigestsOfAnInterruptedBatch(HeadFileMixin, FinanceSyncCase):
+    """A worker stopped mid-batch loses the batch's transaction, not the digests of the messages
+    its jobs already sent: they are committed on a fresh connection, once each, and seal."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = SandboxServer(seed=3)
+        cls.sandbox.__enter__()
+        cls.addClassCleanup(cls.sandbox.__exit__, None, None, None)
+
+    def setUp(self):
+        super().setUp()
+        self.use_own_head_file()
+        self.dbname = self.env.cr.dbname
+        with committed_env(self.dbname) as env:
+            env.cr.execute("SELECT COALESCE(max(id), 0) FROM finance_audit_log")
+            self.first_log_id = env.cr.fetchone()[0] + 1
+            self.anchor_head_file(env.cr)
+            backend = env["finance.backend"].create({"name": "Interrupted batch", "base_url": self.sandbox.base_url,
+                                                     "read_timeout": 20})
+            backend.action_activate()
+            self.backend_id = backend.id
+        self.addCleanup(self._cleanup)
+        job_cls = type(self.env["finance.sync.job"])
+
+        def call_then_maybe_stop(model, job):
+            job.backend_id._http_client().request("GET", "/_sandbox/status/200?body=json", expect="json",
+                                                  correlation_id=job.correlation_id)
+            if (job.payload or {}).get("stop"):
+                raise _Stopped()
+
+        patcher = patch.object(job_cls, "_job_noop", call_then_maybe_stop)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _cleanup(self):
+        with committed_env(self.dbname) as env:
+            env.cr.execute("DELETE FROM finance_sync_job WHERE backend_id = %s", (self.backend_id,))
+            env.cr.execute("DELETE FROM finance_backend WHERE id = %s", (self.backend_id,))
+            # what this test appended is the chain's tail (tests run one at a time): dropping it
+            # leaves a chain the next test anchors afresh
+            env.cr.execute("DELETE FROM finance_audit_log WHERE id >= %s", (self.first_log_id,))
+
+    def test_digests_of_an_interrupted_batch_are_committed_elsewhere(self):
+        with committed_env(self.dbname) as env:
+            backend = env["finance.backend"].browse(self.backend_id)
+            jobs = backend._enqueue_many("core.noop", [{"key": "first"}, {"key": "second"},
+                                                       {"key": "third", "payload": {"stop": True}}])
+            correlations = dict(zip(jobs.ids, jobs.mapped("correlation_id")))
+        with self.assertRaises(_Stopped), committed_env(self.dbname) as env:
+            QueueWorker(env, batch_size=10, commit=True).run(max_seconds=60)
+        with committed_env(self.dbname) as env:
+            env.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            env.cr.execute("SELECT correlation_id, count(*), count(seq) FROM finance_audit_log "
+                           "WHERE action = 'http.exchange' AND correlation_id = ANY(%s) GROUP BY correlation_id",
+                           (list(correlations.values()),))
+            written = {corr: (count, sealed) for corr, count, sealed in env.cr.fetchall()}
+            self.assertEqual(written, {corr: (1, 1) for corr in correlations.values()},
+                             "each job's request is in the log once, and sealed")
+            env.cr.execute("SELECT state FROM finance_sync_job WHERE id = %s", (jobs.ids[2],))
+            self.assertEqual(env.cr.fetchone()[0], "pending", "the interrupted job goes back to the queue")
+            ok, _count, broken, reason = env["finance.audit.log"]._verify_chain_here()
+            self.assertTrue(ok, "%s %s" % (broken, reason))
 
 
 @tagged("post_install", "-at_install")
