@@ -217,22 +217,27 @@ def prepare(args, conf, tag, oca, w):
 
 
 # ---------------------------------------------------------------------- scoring
-def score(env, journal_id, lines, index_of_receivable):
+def score(env, journal_id, lines, index_of_receivable, by_reference=False):
     """Per bank line: the invoices its move is reconciled with, from account_partial_reconcile."""
     env.cr.execute("""
         SELECT st.id, st.feed_ref, COALESCE(array_agg(DISTINCT inv.id) FILTER (WHERE inv.id IS NOT NULL), '{}'),
                st.is_reconciled
-          FROM (SELECT l.id, l.move_id, l.is_reconciled, l.payment_ref AS feed_ref FROM account_bank_statement_line l
-                 WHERE l.journal_id = %s) st
+          FROM (SELECT l.id, l.move_id, l.is_reconciled, %s AS feed_ref FROM account_bank_statement_line l
+                 WHERE l.journal_id = %%s) st
           JOIN account_move_line own ON own.move_id = st.move_id
      LEFT JOIN account_partial_reconcile p ON p.debit_move_id = own.id OR p.credit_move_id = own.id
      LEFT JOIN account_move_line inv ON inv.id = CASE WHEN p.debit_move_id = own.id THEN p.credit_move_id
                                                      ELSE p.debit_move_id END
-         GROUP BY st.id, st.feed_ref, st.is_reconciled ORDER BY st.id""", (journal_id,))
+         GROUP BY st.id, st.feed_ref, st.is_reconciled ORDER BY st.id""" % (
+        "l.feed_import_id" if by_reference else "NULL::varchar"), (journal_id,))
     rows = env.cr.fetchall()
     if len(rows) != len(lines):
         log("  WARNING: %d statement lines in the journal for %d bank lines", len(rows), len(lines))
-    # statement lines are created in file order: row i is bank line i
+    if by_reference:
+        # the camt import keeps the bank's entry reference (AcctSvcrRef BNK<day><line id>) as import id
+        by_id = {int(ref[-6:]): row for row in rows for ref in [row[1] or ""] if ref.startswith("ref:BNK")}
+        rows = [by_id.get(line.id, (None, None, [], False)) for line in lines]
+    # otherwise statement lines are created in the order given: row i is bank line i
     stats = dict(correct=0, partial=0, wrong=0, unmatched=0, left_alone=0, booked_no_invoice=0)
     by_kind = {}
     for line, (_st_id, _ref, inv_lines, reconciled) in zip(lines, rows):
@@ -312,7 +317,7 @@ def run_suite(template, lines, per_day, keep, profile=None):
         env.cr.execute("""SELECT t.code, j.state, count(*), COALESCE(sum(j.duration), 0) FROM finance_sync_job j
                             JOIN finance_sync_job_type t ON t.id = j.job_type_id GROUP BY t.code, j.state ORDER BY 1, 2""")
         jobs = env.cr.fetchall()
-        stats, by_kind = score(env, journal.id, lines, index_of_receivable)
+        stats, by_kind = score(env, journal.id, lines, index_of_receivable, by_reference=True)
         import_seconds = t_upload + sum(d for code, _s, _n, d in jobs if code == "bank.file_import")
         result = dict(seconds=seconds, stats=stats, by_kind=by_kind, jobs=jobs, import_seconds=import_seconds)
         # plain Odoo reference: the same lines, one create call, a new journal (rolled back)

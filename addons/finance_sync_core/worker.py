@@ -61,13 +61,17 @@ CLAIM_SQL = f"""
          ORDER BY j.priority, j.eta, j.id
          LIMIT %(limit)s
            FOR UPDATE OF j SKIP LOCKED)
+    , claimed AS (
     UPDATE finance_sync_job j
        SET state = '{S.RUNNING}', attempts = j.attempts + 1, date_started = {UTC_NOW},
            lease_until = {UTC_NOW} + make_interval(secs => t.lease_seconds),
            worker_pid = pg_backend_pid()
       FROM picked, finance_sync_job_type t
      WHERE j.id = picked.id AND t.id = j.job_type_id
- RETURNING j.id, j.backend_id, j.job_type_id, j.attempts, j.correlation_id
+ RETURNING j.id, j.backend_id, j.job_type_id, j.attempts, j.correlation_id, j.priority, j.eta)
+    -- RETURNING follows no order: the batch runs in queue order (a file's statements one after
+    -- the other, as their balances continue)
+    SELECT id, backend_id, job_type_id, attempts, correlation_id FROM claimed ORDER BY priority, eta, id
 """
 OPEN_BACKENDS = "SELECT id FROM finance_backend WHERE state = 'active' AND breaker_state = 'closed'"
 

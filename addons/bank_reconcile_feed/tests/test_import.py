@@ -63,6 +63,25 @@ class TestStatementImport(BankFeedCase):
         _liquidity, suspense, _other = self.lines(self.journal_be)._seek_for_lines()
         self.assertEqual(suspense.analytic_distribution, {str(analytic.id): 100})
 
+    def test_the_statements_of_one_file_import_in_their_order(self):
+        # each statement opens at the previous one's closing: imported in any other order, each
+        # would be a balance difference in the exception queue
+        statements, opening = [], Decimal("100")
+        for k in range(12):
+            statements.append(camt053(BE, "BE-O%02d" % k, opening, [{"amount": Decimal("10.%02d" % k), "ref": "O%d" % k}]))
+            opening += Decimal("10.%02d" % k)
+        jobs = self.upload(camt_file(*statements))
+        # rows rewritten last first, as a busy queue leaves them: their physical order is not the
+        # queue's (the worker must not depend on it)
+        jobs.flush_recordset()
+        for job in jobs.sorted("id", reverse=True):
+            self.env.cr.execute("UPDATE finance_sync_job SET write_date = write_date WHERE id = %s", (job.id,))
+        self.run_worker()
+        self.assertEqual(set(jobs.mapped("state")), {"done"})
+        self.assertFalse(self.failed("balance_gap"))
+        lines = self.lines(self.journal_be).sorted("id")
+        self.assertEqual(lines.statement_id.mapped("name"), ["BE-O%02d" % k for k in range(12)])
+
     def test_unknown_account_is_a_business_exception(self):
         self.upload(camt_file(camt053("DE89370400440532013000", "DE-1", Decimal("0"), [{"amount": Decimal("5.00")}])))
         self.run_worker()
