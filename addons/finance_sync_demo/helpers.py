@@ -85,12 +85,17 @@ def demo_run_jobs(env, label, enqueue=None, max_seconds=DEMO_WORKER_SECONDS):
     """Demo data: call ``enqueue`` (a pull, a release...), then run the job worker in the
     install's transaction until the queue is drained. Never raises: a demo install must not
     fail because a platform misbehaves; a warning says what did not happen."""
+    from odoo.addons.finance_sync_core.models.finance_audit_log import exchange_buffer
     from odoo.addons.finance_sync_core.worker import QueueWorker
 
     if enqueue is not None:
         try:
-            with env.cr.savepoint():
+            # the digests of the exchanges a pull makes outside any job are written in the install's
+            # transaction, as the worker writes a job's: on a cursor of their own (what happens
+            # outside jobs) they would name the demo company and backends, not committed yet
+            with exchange_buffer(env.cr.dbname) as digests, env.cr.savepoint():
                 enqueue()
+                env["finance.audit.log"].sudo()._append_rows(digests)
         except Exception as exc:
             _logger.warning("Demo data: %s failed (%s); its jobs are not run", label, exc)
             return 0

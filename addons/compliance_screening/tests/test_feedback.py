@@ -1,6 +1,8 @@
 """Feedback on long work (issue 16 item 9): the list-load and rescreen buttons say what they
 queued, and the list-load cron reports its progress ("n of m") to ir.cron."""
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.finance_sync_core.tests.common import TourCase
 
 from .common import ScreeningCase
 
@@ -46,3 +48,22 @@ class TestScreeningFeedback(ScreeningCase):
         self.assertEqual(queued, 2)
         self.assertEqual((progress.done, progress.remaining), (2, 0), "2 of 2 lists queued")
         self.assertEqual(len(self.jobs("screening.list_load")), 2)
+
+
+@tagged("post_install", "-at_install")
+class TestScreeningFeedbackTour(TourCase):
+
+    def test_load_now_and_rescreen_buttons_say_what_they_queued(self):
+        new_test_user(self.env, login="tour_screening_admin", name="Sam Screening Admin",
+                      groups="base.group_user,finance_sync_core.group_finance_sync_manager,"
+                             "compliance_screening.group_screening_officer")
+        lst = self.env["screening.list"].create({
+            "name": "Feedback URL list", "code": "FEEDBACK", "kind": "custom_csv", "source": "url",
+            "url": "http://127.0.0.1:9/lists/feedback.csv", "interval_hours": 24})
+        self.start_tour("/odoo", "compliance_screening_list_feedback", login="tour_screening_admin")
+        Job = self.env["finance.sync.job"]
+        loads = Job.search([("job_type_id.code", "=", "screening.list_load"), ("payload", "!=", False)]).filtered(
+            lambda j: j.payload.get("list_id") == lst.id)
+        self.assertEqual(len(loads), 1)
+        self.assertTrue(Job.search([("job_type_id.code", "=", "screening.rescreen"),
+                                    ("idempotency_key", "=like", "rescreen:full:%")]))
