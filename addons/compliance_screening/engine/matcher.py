@@ -39,7 +39,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .normalize import LEGAL_WEIGHT, filler_twin, fold, phonetic, spelling, tokens, weight
+from .normalize import LEGAL_WEIGHT, PARTICLES, filler_twin, fold, phonetic, spelling, tokens, weight
 from .normalize import PARTICLE_WEIGHT as PARTICLE_W
 
 DEFAULT_REVIEW = 0.86
@@ -47,7 +47,7 @@ DEFAULT_BLOCK = 0.93
 SPELLING_SIM = 0.95  # same spelling key: a transliteration / spelling variant ('youssef' ~ 'yousef')
 PHONETIC_SIM = 0.92  # same consonant skeleton (3+ consonants), similar spelling ('ahmad' ~ 'ahmed')
 INITIAL_SIM = 0.85  # an initial and a name starting with it, seen from the query
-INITIAL_COVER = 0.6  # how much of a listed name an initial covers ('R.' for 'RICCIO')
+INITIAL_COVER = 0.5  # how much of a name an initial stands for ('R.' for 'RICCIO', either side)
 LEGAL_SIM = 0.5  # two different legal forms ('GMBH' ~ 'LTD'): the same slot of a company name
 TOKEN_MIN = 0.84  # a token pair below this similarity does not count as matching
 EDIT_COST = 0.5  # a typo costs EDIT_COST x edits / length: 1 edit in 5 letters -> 0.90, in 10 -> 0.95
@@ -66,7 +66,7 @@ RAW_CUT_OTHER = 1.0 - (1.0 - TOKEN_MIN - FIRST_LETTER_COST) / EDIT_COST - 1e-6  
 SPELL_CUT_OTHER = 1.0 - (1.0 - TOKEN_MIN - SPELLING_ALT_COST - FIRST_LETTER_COST) / EDIT_COST - 1e-6
 HITS_CACHE = 20_000  # query tokens whose per-name arrays are kept per index
 TOKEN_CACHE = 200_000  # tokens whose vocabulary matches are kept per index
-_JOIN_PREFIXES = ("al", "el")  # 'ALKIMAWI' is also read 'AL KIMAWI'
+_SPLIT_PREFIXES = ("abdul", "abdel", "abd", "abu", "al", "el", "bin", "ibn")  # 'ALKIMAWI' is also 'AL KIMAWI'
 _VOWELS = frozenset("aeiouy")
 _NON_LATIN = re.compile("[\u0370-\U0010ffff]")  # Greek, Cyrillic, Arabic, ... (transliterated queries)
 _EDITS = frozenset(("typo", "phonetic"))
@@ -89,8 +89,9 @@ class Match:
 
 def name_forms(text):
     """The token tuples a listed name is held under: as written, with its hyphenated words joined
-    ('LASHKAR-E-TAYYIBA' -> 'lashkaretayyiba'), and with an article written onto the word split
-    off or joined ('ALKIMAWI' ~ 'al kimawi', 'AL KIMAWI' ~ 'alkimawi')."""
+    ('LASHKAR-E-TAYYIBA' -> 'lashkaretayyiba'), with a particle or a word of 1-2 letters joined
+    to the next word ('AL KIMAWI' -> 'alkimawi', 'LA RIVIERA' -> 'lariviera'), and with a particle
+    written onto a word split off ('ALKIMAWI' -> 'al kimawi', 'ABDULAZIZ' -> 'abdul aziz')."""
     toks = tuple(tokens(text))
     if not toks:
         return []
@@ -99,20 +100,25 @@ def name_forms(text):
         joined = tuple(tokens(text.replace("-", "")))
         if joined and joined != toks:
             forms.append(joined)
-    split, join = [], []
-    for i, tok in enumerate(toks):
-        if tok[:2] in _JOIN_PREFIXES and len(tok) >= 6 and weight(tok) == 1.0:
-            split.extend((tok[:2], tok[2:]))
-        else:
-            split.append(tok)
-        if join and join[-1] in _JOIN_PREFIXES and toks[i - 1] == join[-1] and weight(tok) == 1.0 and len(tok) >= 3:
-            join[-1] += tok
-        else:
-            join.append(tok)
-    for form in (tuple(split), tuple(join)):
-        if form != toks and form not in forms:
-            forms.append(form)
-    return forms
+    spots = [i for i in range(len(toks) - 1) if (toks[i] in PARTICLES or len(toks[i]) <= 2) and len(toks[i + 1]) > 1]
+    for i in spots[:4]:
+        forms.append(toks[:i] + (toks[i] + toks[i + 1],) + toks[i + 2:])
+    split = []
+    for tok in toks:
+        prefix = _particle_prefix(tok)
+        split.extend((prefix, tok[len(prefix):]) if prefix else (tok,))
+    forms.append(tuple(split))
+    return list(dict.fromkeys(forms))
+
+
+def _particle_prefix(tok):
+    """The particle a word starts with, if the rest is a word of 4+ letters ('alkimawi' -> 'al')."""
+    if weight(tok) != 1.0:
+        return None
+    for prefix in _SPLIT_PREFIXES:
+        if tok.startswith(prefix) and len(tok) - len(prefix) >= 4:
+            return prefix
+    return None
 
 
 class Index:
@@ -182,12 +188,17 @@ class Index:
         vocabulary sorted by length for the exact scans. ``precompute`` is accepted for
         compatibility (nothing is worked out ahead any more)."""
         n = len(self.names)
-        self.post_names = [np.asarray(p, dtype=np.int32) for p in self.postings]
-        # per posting: the coverage weight the token has in that name (a repeated token counts twice)
-        self.post_cov = []
+        # postings as one flat array per field with offsets (CSR): token t holds the names
+        # flat_names[off[t]:off[t + 1]] with the coverage weight it has in each (repeats count twice)
+        sizes = [len(p) for p in self.postings]
+        self._off = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self._off[1:])
+        self._flat_names = np.fromiter((no for p in self.postings for no in p), dtype=np.int32, count=sum(sizes))
+        covs = []
         for tid, plist in enumerate(self.postings):
-            self.post_cov.append(np.asarray([sum(w for t, w in zip(self.name_tids[no], self.name_cw[no]) if t == tid)
-                                             for no in plist], dtype=np.float64))
+            for no in plist:
+                covs.append(sum(w for t, w in zip(self.name_tids[no], self.name_cw[no]) if t == tid))
+        self._flat_cov = np.asarray(covs, dtype=np.float64)
         strong_total = np.zeros(n)
         weak = np.zeros(n)
         maxcov = np.zeros(n)
@@ -259,22 +270,22 @@ class Index:
         if hit is not None:
             return hit
         matches = self.token_matches(tok)
-        vweight, post_names, post_cov = self.vweight, self.post_names, self.post_cov
+        vweight, off, flat_names, flat_cov = self.vweight, self._off, self._flat_names, self._flat_cov
         tids = [t for t in matches if not strong_only or vweight[t] == 1.0]
         if not tids:
             out = (_EMPTY_I, np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0, bool))
         elif len(tids) == 1:
             t = tids[0]
             sim = matches[t][0]
-            names = post_names[t]
+            names = flat_names[off[t]:off[t + 1]]
             strong = vweight[t] == 1.0
-            out = (names, np.full(len(names), sim), post_cov[t] * sim,
+            out = (names, np.full(len(names), sim), flat_cov[off[t]:off[t + 1]] * sim,
                    np.full(len(names), strong), np.full(len(names), not strong))
         else:
-            names = np.concatenate([post_names[t] for t in tids])
-            counts = [len(post_names[t]) for t in tids]
+            names = np.concatenate([flat_names[off[t]:off[t + 1]] for t in tids])
+            counts = [int(off[t + 1] - off[t]) for t in tids]
             sims = np.repeat(np.asarray([matches[t][0] for t in tids]), counts)
-            simcov = sims * np.concatenate([post_cov[t] for t in tids])
+            simcov = sims * np.concatenate([flat_cov[off[t]:off[t + 1]] for t in tids])
             strong = np.repeat(np.asarray([vweight[t] == 1.0 for t in tids]), counts)
             uniq, inv = np.unique(names, return_inverse=True)
             best = np.zeros(len(uniq))
@@ -404,7 +415,7 @@ class Index:
                 continue
             for tid in self.token_matches(tok):
                 if self.vweight[tid] >= PARTICLE_W:
-                    parts.append(self.post_names[tid])
+                    parts.append(self._flat_names[self._off[tid]:self._off[tid + 1]])
         if not parts:
             return []
         cand = np.unique(np.concatenate(parts))
@@ -696,18 +707,21 @@ def _align(qtoks, qweights, ctoks, covweights, ctotal, twins=None, known=None, c
             j, best, how = hit
             c = ctoks[j]
             legal = cweights[j] == LEGAL_WEIGHT
-            # an initial for a name covers that name in part only
-            cover = INITIAL_COVER * best / INITIAL_SIM if how == "initial" and len(c) > 1 else best
+            # an initial for a name stands for that name in part only (on the side of the name)
+            initial_for_name = how == "initial" and (len(q) > 1 or len(c) > 1)
+            cover = INITIAL_COVER if initial_for_name and len(c) > 1 else best
             for k, other in enumerate(ctoks):
                 # a repeated listed token ('VALENZUELA VALENZUELA') is covered too, and a legal form
                 # covers all the legal-form words of the listed name ('JOINT STOCK COMPANY')
                 if (other == c or (legal and cweights[k] == LEGAL_WEIGHT)) and cover > cbest[k]:
                     cbest[k] = cover
             pairs.append([q, c, best, how])
-            initial_for_name = how == "initial" and (len(q) > 1 or len(c) > 1)
             if qw >= need and covweights[j] >= min(need, MIDDLE_WEIGHT) and not initial_for_name:
                 strong_hit = True
-            qw = min(qw, cweights[j])  # 'kompany' matching 'company' is a legal form too
+            if initial_for_name and len(q) > 1:
+                best = INITIAL_COVER  # a name in the query that the listed name has as an initial
+            else:
+                qw = min(qw, cweights[j])  # 'kompany' matching 'company' is a legal form too
         else:
             best = 0.0
             pairs.append([q, None, 0.0, "unmatched"])

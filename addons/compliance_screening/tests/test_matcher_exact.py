@@ -130,5 +130,7 @@ class TestExactCandidates(unittest.TestCase):
                 self.assertTrue(strong, (query, m.matched_name))
         idx = matcher.Index([("r", "person", ["RICCIO, Mario"], [], [])])
         self.assertEqual(idx.screen("R. Marino"), [])  # an initial plus a near given name is not a match
-        self.assertEqual(idx.screen("Mario R."), [])
-        self.assertTrue(idx.screen("M. Riccio"))  # an initial and the family name as listed
+        self.assertEqual(idx.screen("R."), [])  # an initial alone never is
+        self.assertEqual(idx.screen("R. M."), [])
+        self.assertTrue(idx.screen("M. Riccio"))  # an initial and a listed name as written
+        self.assertEqual(idx.screen("S. Riccio"), [])  # an initial agrees only with a name starting with it
