@@ -39,7 +39,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .normalize import LEGAL_WEIGHT, PARTICLES, filler_twin, fold, phonetic, spelling, tokens, weight
+from .normalize import LEGAL_WEIGHT, PARTICLES, filler_twin, fold, phonetic, sound_class, spelling, tokens, weight
 from .normalize import PARTICLE_WEIGHT as PARTICLE_W
 
 DEFAULT_REVIEW = 0.86
@@ -221,7 +221,7 @@ class Index:
         # letter-count masks for a cheap exact lower bound of the edit distance (see _scan)
         order = sorted((t for t in range(len(self.vtok)) if len(self.vtok[t]) > 1), key=lambda t: len(self.vtok[t]))
         self._raw = _Scan([self.vtok[t] for t in order], order, RAW_CUT_OTHER)
-        self._spell = _Scan([spelling(self.vtok[t]) for t in order], order, SPELL_CUT_OTHER)
+        self._spell = _Scan([spelling(self.vtok[t]) for t in order], order, SPELL_CUT_OTHER, sound_class)
         self._cache = {}
         self._arrays = {}
         self._init_cache = {}
@@ -231,15 +231,19 @@ class Index:
         return len(self.entries)
 
     # ------------------------------------------------------------------ similar tokens
-    def _known(self, tok):
-        """The query token is itself a listed name written in Latin script: an edit-level match
-        of it is more likely another name than a typo ('sahib' ~ 'saqib')."""
+    def _known(self, tok, exclude=None):
+        """The query token is itself a listed name written in Latin script (in a name not in
+        ``exclude``): an edit-level match of it is more likely another name than a typo
+        ('sahib' ~ 'saqib')."""
         tid = self.vocab.get(tok)
-        return tid is not None and tid in self._written and weight(tok) == 1.0
+        if tid is None or tid not in self._written or weight(tok) != 1.0:
+            return False
+        return not exclude or any(n not in exclude for n in self.postings[tid])
 
     def token_matches(self, tok):
         """{token id: (similarity, how)} of every vocabulary token of 2+ letters similar to
-        ``tok`` (all of them: the scan covers every length that can still match; cached)."""
+        ``tok`` (all of them: the scan covers every length that can still match; cached).
+        The similarity is :func:`_pair`'s, before the cost of a known query token."""
         hit = self._cache.get(tok)
         if hit is not None:
             return hit
@@ -249,11 +253,11 @@ class Index:
             found.update(self._spell.find(spelling(tok), SPELL_CUT))
         if weight(tok) == LEGAL_WEIGHT:  # a legal form half-matches any legal form
             found.update(t for t in self._raw.tids if self.vweight[t] == LEGAL_WEIGHT)
-        known = self._known(tok)
+        # (without the cost of a known token: these similarities bound the scores from above)
         vtok = self.vtok
         out = {}
         for tid in found:
-            pair = _qpair(tok, vtok[tid], known)
+            pair = _pair(tok, vtok[tid])
             if pair[0]:
                 out[tid] = pair
         if len(self._cache) >= TOKEN_CACHE:
@@ -437,7 +441,7 @@ class Index:
         twins = tuple(filler_twin(t, transliterated) if w == 1.0 else None for t, w in zip(qtoks, qweights))
         if not any(twins):
             twins = None
-        known = tuple(self._known(t) for t in qtoks)
+        known = tuple(self._known(t, exclude) for t in qtoks)
         qcountries = tuple(fold(c).strip() for c in countries if c)
         # the most evidence can add: names whose bound stays below this cannot reach the threshold
         floor = threshold - (EVIDENCE_MAX if (qcountries or date_of_birth) else 0.0) - 1e-9
@@ -562,14 +566,15 @@ class _Scan:
     deletion neighbourhood (a key and its one-letter deletions: two keys one substitution,
     insertion, deletion or transposition apart share one); only long keys are scanned."""
 
-    def __init__(self, keys, tids, cut_other):
+    def __init__(self, keys, tids, cut_other, first=None):
         self.cut_other = cut_other
+        self.first_of = first or (lambda ch: ch)  # first letters alike when this maps them alike
         self.long = math.ceil(2.0 / (1.0 - cut_other) - 1e-9)  # a key this long may be 2 edits off
         by_first = {}
         for k, t in zip(keys, tids):
-            by_first.setdefault(k[0], ([], []))
-            by_first[k[0]][0].append(k)
-            by_first[k[0]][1].append(t)
+            group = by_first.setdefault(self.first_of(k[0]), ([], []))
+            group[0].append(k)
+            group[1].append(t)
         self.first = {ch: _Band(ks, ts) for ch, (ks, ts) in by_first.items()}
         self.all = _Band(keys, tids)
         self.tids = self.all.tids
@@ -579,12 +584,13 @@ class _Scan:
                 self.delete.setdefault(d, []).append((k, t))
 
     def find(self, key, cut):
-        band = self.first.get(key[0])
+        first = self.first_of(key[0])
+        band = self.first.get(first)
         found = set(band.find(key, cut)) if band is not None else set()
         cut_other = self.cut_other
         for d in _deletions(key) | {key}:
             for k, t in self.delete.get(d, ()):
-                if k[0] != key[0] and t not in found and OSA.normalized_similarity(key, k) >= cut_other:
+                if self.first_of(k[0]) != first and t not in found and OSA.normalized_similarity(key, k) >= cut_other:
                     found.add(t)
         if len(key) >= self.long:
             found.update(self.all.find(key, cut_other))
@@ -638,7 +644,7 @@ def _pair(q, c):
         sim -= FIRST_LETTER_COST
     how = "typo"
     alt = 1.0 - EDIT_COST * OSA.distance(qs, cs) / max(len(qs), len(cs)) - SPELLING_ALT_COST
-    if qs[0] != cs[0]:
+    if sound_class(qs[0]) != sound_class(cs[0]):  # ('Homez' ~ 'GOMEZ': г romanised h or g)
         alt -= FIRST_LETTER_COST
     qp = phonetic(q)
     if qp == phonetic(c) and len(qp) >= 3 and alt >= 0.85 and min(len(q), len(c)) >= 5:

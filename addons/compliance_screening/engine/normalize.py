@@ -147,11 +147,23 @@ def _collapse(letters, skip=frozenset()):
     return "".join(out)
 
 
+# the Arabic article as romanised ('al-', 'el-', 'ul-', 'il-') has one spelling key
+_ARTICLES = frozenset(("al", "el", "ul", "il"))
+
+
 @lru_cache(maxsize=200_000)
 def spelling(token):
     """Spelling key with vowels kept: digraphs and look-alike letters folded, doubles collapsed
     ('khadzhi' and 'haji' -> 'haji'; 'youssef' and 'yusuf' -> 'iusuf')."""
+    if token in _ARTICLES:
+        return "al"
     return _collapse(_folded_letters(token))
+
+
+def sound_class(letter):
+    """The first letter of a spelling key as the skeleton hears it (h, g, k alike: Russian г is
+    Ukrainian h, х is kh / ch / h)."""
+    return letter.translate(_SKELETON_MAP)
 
 
 # the skeleton also folds the guttural consonants: Russian г is Ukrainian h ('Magomed' / 'Mahomed'),

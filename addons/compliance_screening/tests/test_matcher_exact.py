@@ -98,8 +98,10 @@ class TestExactCandidates(unittest.TestCase):
         name = data.draw(st.sampled_from(texts))
         other = data.draw(st.sampled_from(index.names))
         query = perturb(data.draw, name, other)
-        fast, slow = same(index, query, threshold)
-        self.assertEqual(fast, slow, (query, threshold))
+        # sometimes the name itself is left out of the index (leave-one-alias-out)
+        exclude = {n for n, t in enumerate(index.names) if t == name} if data.draw(st.booleans()) else None
+        fast, slow = same(index, query, threshold, exclude=exclude)
+        self.assertEqual(fast, slow, (query, threshold, bool(exclude)))
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data(), st.floats(min_value=0.5, max_value=0.95), st.sampled_from(["RU", "Iraq", ""]),
