@@ -177,6 +177,8 @@ def perturb(rng, variant, name, etype):
             return None
         for pat, alts in rng.sample(swaps, min(len(swaps), rng.choice((1, 2)))):
             matches = list(re.finditer(pat, text, re.I))
+            if not matches:  # an earlier swap took it
+                continue
             m = rng.choice(matches)
             text = text[:m.start()] + rng.choice(alts) + text[m.end():]
         return text if text.lower() != " ".join(_given_first(name)).lower() else None

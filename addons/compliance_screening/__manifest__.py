@@ -9,7 +9,7 @@
     "author": "Finance Sync Suite",
     "website": "https://example.com/finance-sync",
     "depends": ["finance_sync_core", "account"],
-    "external_dependencies": {"python": ["rapidfuzz", "lxml"]},
+    "external_dependencies": {"python": ["rapidfuzz", "lxml", "numpy"]},
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",

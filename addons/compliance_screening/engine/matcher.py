@@ -39,7 +39,7 @@ import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from .normalize import LEGAL_WEIGHT, filler_twin, fold, phonetic, spelling, tokens, weight
+from .normalize import LEGAL_WEIGHT, PARTICLES, filler_twin, fold, phonetic, sound_class, spelling, tokens, weight
 from .normalize import PARTICLE_WEIGHT as PARTICLE_W
 
 DEFAULT_REVIEW = 0.86
@@ -47,7 +47,7 @@ DEFAULT_BLOCK = 0.93
 SPELLING_SIM = 0.95  # same spelling key: a transliteration / spelling variant ('youssef' ~ 'yousef')
 PHONETIC_SIM = 0.92  # same consonant skeleton (3+ consonants), similar spelling ('ahmad' ~ 'ahmed')
 INITIAL_SIM = 0.85  # an initial and a name starting with it, seen from the query
-INITIAL_COVER = 0.6  # how much of a listed name an initial covers ('R.' for 'RICCIO')
+INITIAL_COVER = 0.5  # how much of a name an initial stands for ('R.' for 'RICCIO', either side)
 LEGAL_SIM = 0.5  # two different legal forms ('GMBH' ~ 'LTD'): the same slot of a company name
 TOKEN_MIN = 0.84  # a token pair below this similarity does not count as matching
 EDIT_COST = 0.5  # a typo costs EDIT_COST x edits / length: 1 edit in 5 letters -> 0.90, in 10 -> 0.95
@@ -66,7 +66,7 @@ RAW_CUT_OTHER = 1.0 - (1.0 - TOKEN_MIN - FIRST_LETTER_COST) / EDIT_COST - 1e-6  
 SPELL_CUT_OTHER = 1.0 - (1.0 - TOKEN_MIN - SPELLING_ALT_COST - FIRST_LETTER_COST) / EDIT_COST - 1e-6
 HITS_CACHE = 20_000  # query tokens whose per-name arrays are kept per index
 TOKEN_CACHE = 200_000  # tokens whose vocabulary matches are kept per index
-_JOIN_PREFIXES = ("al", "el")  # 'ALKIMAWI' is also read 'AL KIMAWI'
+_SPLIT_PREFIXES = ("abdul", "abdel", "abd", "abu", "al", "el", "bin", "ibn")  # 'ALKIMAWI' is also 'AL KIMAWI'
 _VOWELS = frozenset("aeiouy")
 _NON_LATIN = re.compile("[\u0370-\U0010ffff]")  # Greek, Cyrillic, Arabic, ... (transliterated queries)
 _EDITS = frozenset(("typo", "phonetic"))
@@ -89,8 +89,9 @@ class Match:
 
 def name_forms(text):
     """The token tuples a listed name is held under: as written, with its hyphenated words joined
-    ('LASHKAR-E-TAYYIBA' -> 'lashkaretayyiba'), and with an article written onto the word split
-    off or joined ('ALKIMAWI' ~ 'al kimawi', 'AL KIMAWI' ~ 'alkimawi')."""
+    ('LASHKAR-E-TAYYIBA' -> 'lashkaretayyiba'), with a particle or a word of 1-2 letters joined
+    to the next word ('AL KIMAWI' -> 'alkimawi', 'LA RIVIERA' -> 'lariviera'), and with a particle
+    written onto a word split off ('ALKIMAWI' -> 'al kimawi', 'ABDULAZIZ' -> 'abdul aziz')."""
     toks = tuple(tokens(text))
     if not toks:
         return []
@@ -99,20 +100,25 @@ def name_forms(text):
         joined = tuple(tokens(text.replace("-", "")))
         if joined and joined != toks:
             forms.append(joined)
-    split, join = [], []
-    for i, tok in enumerate(toks):
-        if tok[:2] in _JOIN_PREFIXES and len(tok) >= 6 and weight(tok) == 1.0:
-            split.extend((tok[:2], tok[2:]))
-        else:
-            split.append(tok)
-        if join and join[-1] in _JOIN_PREFIXES and toks[i - 1] == join[-1] and weight(tok) == 1.0 and len(tok) >= 3:
-            join[-1] += tok
-        else:
-            join.append(tok)
-    for form in (tuple(split), tuple(join)):
-        if form != toks and form not in forms:
-            forms.append(form)
-    return forms
+    spots = [i for i in range(len(toks) - 1) if (toks[i] in PARTICLES or len(toks[i]) <= 2) and len(toks[i + 1]) > 1]
+    for i in spots[:4]:
+        forms.append(toks[:i] + (toks[i] + toks[i + 1],) + toks[i + 2:])
+    split = []
+    for tok in toks:
+        prefix = _particle_prefix(tok)
+        split.extend((prefix, tok[len(prefix):]) if prefix else (tok,))
+    forms.append(tuple(split))
+    return list(dict.fromkeys(forms))
+
+
+def _particle_prefix(tok):
+    """The particle a word starts with, if the rest is a word of 4+ letters ('alkimawi' -> 'al')."""
+    if weight(tok) != 1.0:
+        return None
+    for prefix in _SPLIT_PREFIXES:
+        if tok.startswith(prefix) and len(tok) - len(prefix) >= 4:
+            return prefix
+    return None
 
 
 class Index:
@@ -182,12 +188,17 @@ class Index:
         vocabulary sorted by length for the exact scans. ``precompute`` is accepted for
         compatibility (nothing is worked out ahead any more)."""
         n = len(self.names)
-        self.post_names = [np.asarray(p, dtype=np.int32) for p in self.postings]
-        # per posting: the coverage weight the token has in that name (a repeated token counts twice)
-        self.post_cov = []
+        # postings as one flat array per field with offsets (CSR): token t holds the names
+        # flat_names[off[t]:off[t + 1]] with the coverage weight it has in each (repeats count twice)
+        sizes = [len(p) for p in self.postings]
+        self._off = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=self._off[1:])
+        self._flat_names = np.fromiter((no for p in self.postings for no in p), dtype=np.int32, count=sum(sizes))
+        covs = []
         for tid, plist in enumerate(self.postings):
-            self.post_cov.append(np.asarray([sum(w for t, w in zip(self.name_tids[no], self.name_cw[no]) if t == tid)
-                                             for no in plist], dtype=np.float64))
+            for no in plist:
+                covs.append(sum(w for t, w in zip(self.name_tids[no], self.name_cw[no]) if t == tid))
+        self._flat_cov = np.asarray(covs, dtype=np.float64)
         strong_total = np.zeros(n)
         weak = np.zeros(n)
         maxcov = np.zeros(n)
@@ -210,7 +221,7 @@ class Index:
         # letter-count masks for a cheap exact lower bound of the edit distance (see _scan)
         order = sorted((t for t in range(len(self.vtok)) if len(self.vtok[t]) > 1), key=lambda t: len(self.vtok[t]))
         self._raw = _Scan([self.vtok[t] for t in order], order, RAW_CUT_OTHER)
-        self._spell = _Scan([spelling(self.vtok[t]) for t in order], order, SPELL_CUT_OTHER)
+        self._spell = _Scan([spelling(self.vtok[t]) for t in order], order, SPELL_CUT_OTHER, sound_class)
         self._cache = {}
         self._arrays = {}
         self._init_cache = {}
@@ -220,15 +231,19 @@ class Index:
         return len(self.entries)
 
     # ------------------------------------------------------------------ similar tokens
-    def _known(self, tok):
-        """The query token is itself a listed name written in Latin script: an edit-level match
-        of it is more likely another name than a typo ('sahib' ~ 'saqib')."""
+    def _known(self, tok, exclude=None):
+        """The query token is itself a listed name written in Latin script (in a name not in
+        ``exclude``): an edit-level match of it is more likely another name than a typo
+        ('sahib' ~ 'saqib')."""
         tid = self.vocab.get(tok)
-        return tid is not None and tid in self._written and weight(tok) == 1.0
+        if tid is None or tid not in self._written or weight(tok) != 1.0:
+            return False
+        return not exclude or any(n not in exclude for n in self.postings[tid])
 
     def token_matches(self, tok):
         """{token id: (similarity, how)} of every vocabulary token of 2+ letters similar to
-        ``tok`` (all of them: the scan covers every length that can still match; cached)."""
+        ``tok`` (all of them: the scan covers every length that can still match; cached).
+        The similarity is :func:`_pair`'s, before the cost of a known query token."""
         hit = self._cache.get(tok)
         if hit is not None:
             return hit
@@ -238,11 +253,11 @@ class Index:
             found.update(self._spell.find(spelling(tok), SPELL_CUT))
         if weight(tok) == LEGAL_WEIGHT:  # a legal form half-matches any legal form
             found.update(t for t in self._raw.tids if self.vweight[t] == LEGAL_WEIGHT)
-        known = self._known(tok)
+        # (without the cost of a known token: these similarities bound the scores from above)
         vtok = self.vtok
         out = {}
         for tid in found:
-            pair = _qpair(tok, vtok[tid], known)
+            pair = _pair(tok, vtok[tid])
             if pair[0]:
                 out[tid] = pair
         if len(self._cache) >= TOKEN_CACHE:
@@ -259,22 +274,22 @@ class Index:
         if hit is not None:
             return hit
         matches = self.token_matches(tok)
-        vweight, post_names, post_cov = self.vweight, self.post_names, self.post_cov
+        vweight, off, flat_names, flat_cov = self.vweight, self._off, self._flat_names, self._flat_cov
         tids = [t for t in matches if not strong_only or vweight[t] == 1.0]
         if not tids:
             out = (_EMPTY_I, np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0, bool))
         elif len(tids) == 1:
             t = tids[0]
             sim = matches[t][0]
-            names = post_names[t]
+            names = flat_names[off[t]:off[t + 1]]
             strong = vweight[t] == 1.0
-            out = (names, np.full(len(names), sim), post_cov[t] * sim,
+            out = (names, np.full(len(names), sim), flat_cov[off[t]:off[t + 1]] * sim,
                    np.full(len(names), strong), np.full(len(names), not strong))
         else:
-            names = np.concatenate([post_names[t] for t in tids])
-            counts = [len(post_names[t]) for t in tids]
+            names = np.concatenate([flat_names[off[t]:off[t + 1]] for t in tids])
+            counts = [int(off[t + 1] - off[t]) for t in tids]
             sims = np.repeat(np.asarray([matches[t][0] for t in tids]), counts)
-            simcov = sims * np.concatenate([post_cov[t] for t in tids])
+            simcov = sims * np.concatenate([flat_cov[off[t]:off[t + 1]] for t in tids])
             strong = np.repeat(np.asarray([vweight[t] == 1.0 for t in tids]), counts)
             uniq, inv = np.unique(names, return_inverse=True)
             best = np.zeros(len(uniq))
@@ -404,7 +419,7 @@ class Index:
                 continue
             for tid in self.token_matches(tok):
                 if self.vweight[tid] >= PARTICLE_W:
-                    parts.append(self.post_names[tid])
+                    parts.append(self._flat_names[self._off[tid]:self._off[tid + 1]])
         if not parts:
             return []
         cand = np.unique(np.concatenate(parts))
@@ -426,7 +441,7 @@ class Index:
         twins = tuple(filler_twin(t, transliterated) if w == 1.0 else None for t, w in zip(qtoks, qweights))
         if not any(twins):
             twins = None
-        known = tuple(self._known(t) for t in qtoks)
+        known = tuple(self._known(t, exclude) for t in qtoks)
         qcountries = tuple(fold(c).strip() for c in countries if c)
         # the most evidence can add: names whose bound stays below this cannot reach the threshold
         floor = threshold - (EVIDENCE_MAX if (qcountries or date_of_birth) else 0.0) - 1e-9
@@ -551,14 +566,15 @@ class _Scan:
     deletion neighbourhood (a key and its one-letter deletions: two keys one substitution,
     insertion, deletion or transposition apart share one); only long keys are scanned."""
 
-    def __init__(self, keys, tids, cut_other):
+    def __init__(self, keys, tids, cut_other, first=None):
         self.cut_other = cut_other
+        self.first_of = first or (lambda ch: ch)  # first letters alike when this maps them alike
         self.long = math.ceil(2.0 / (1.0 - cut_other) - 1e-9)  # a key this long may be 2 edits off
         by_first = {}
         for k, t in zip(keys, tids):
-            by_first.setdefault(k[0], ([], []))
-            by_first[k[0]][0].append(k)
-            by_first[k[0]][1].append(t)
+            group = by_first.setdefault(self.first_of(k[0]), ([], []))
+            group[0].append(k)
+            group[1].append(t)
         self.first = {ch: _Band(ks, ts) for ch, (ks, ts) in by_first.items()}
         self.all = _Band(keys, tids)
         self.tids = self.all.tids
@@ -568,12 +584,13 @@ class _Scan:
                 self.delete.setdefault(d, []).append((k, t))
 
     def find(self, key, cut):
-        band = self.first.get(key[0])
+        first = self.first_of(key[0])
+        band = self.first.get(first)
         found = set(band.find(key, cut)) if band is not None else set()
         cut_other = self.cut_other
         for d in _deletions(key) | {key}:
             for k, t in self.delete.get(d, ()):
-                if k[0] != key[0] and t not in found and OSA.normalized_similarity(key, k) >= cut_other:
+                if self.first_of(k[0]) != first and t not in found and OSA.normalized_similarity(key, k) >= cut_other:
                     found.add(t)
         if len(key) >= self.long:
             found.update(self.all.find(key, cut_other))
@@ -627,7 +644,7 @@ def _pair(q, c):
         sim -= FIRST_LETTER_COST
     how = "typo"
     alt = 1.0 - EDIT_COST * OSA.distance(qs, cs) / max(len(qs), len(cs)) - SPELLING_ALT_COST
-    if qs[0] != cs[0]:
+    if sound_class(qs[0]) != sound_class(cs[0]):  # ('Homez' ~ 'GOMEZ': г romanised h or g)
         alt -= FIRST_LETTER_COST
     qp = phonetic(q)
     if qp == phonetic(c) and len(qp) >= 3 and alt >= 0.85 and min(len(q), len(c)) >= 5:
@@ -696,18 +713,21 @@ def _align(qtoks, qweights, ctoks, covweights, ctotal, twins=None, known=None, c
             j, best, how = hit
             c = ctoks[j]
             legal = cweights[j] == LEGAL_WEIGHT
-            # an initial for a name covers that name in part only
-            cover = INITIAL_COVER * best / INITIAL_SIM if how == "initial" and len(c) > 1 else best
+            # an initial for a name stands for that name in part only (on the side of the name)
+            initial_for_name = how == "initial" and (len(q) > 1 or len(c) > 1)
+            cover = INITIAL_COVER if initial_for_name and len(c) > 1 else best
             for k, other in enumerate(ctoks):
                 # a repeated listed token ('VALENZUELA VALENZUELA') is covered too, and a legal form
                 # covers all the legal-form words of the listed name ('JOINT STOCK COMPANY')
                 if (other == c or (legal and cweights[k] == LEGAL_WEIGHT)) and cover > cbest[k]:
                     cbest[k] = cover
             pairs.append([q, c, best, how])
-            initial_for_name = how == "initial" and (len(q) > 1 or len(c) > 1)
             if qw >= need and covweights[j] >= min(need, MIDDLE_WEIGHT) and not initial_for_name:
                 strong_hit = True
-            qw = min(qw, cweights[j])  # 'kompany' matching 'company' is a legal form too
+            if initial_for_name and len(q) > 1:
+                best = INITIAL_COVER  # a name in the query that the listed name has as an initial
+            else:
+                qw = min(qw, cweights[j])  # 'kompany' matching 'company' is a legal form too
         else:
             best = 0.0
             pairs.append([q, None, 0.0, "unmatched"])

@@ -24,7 +24,9 @@ _ARABIC = {  # Arabic and Persian letters; short vowels are not written, the pho
     "گ": "g", "ک": "k", "ی": "y", "ۀ": "a", "ھ": "h",
 }
 _LATIN = {"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ł": "l", "þ": "th", "ð": "d", "ı": "i",
-          "ŀ": "l", "ħ": "h", "ŋ": "ng"}
+          "ŀ": "l", "ħ": "h", "ŋ": "ng",
+          # scholarly / ISO 9 romanisation of Cyrillic (and Czech, Croatian, Lithuanian spelling)
+          "č": "ch", "š": "sh", "ž": "zh", "ŝ": "shch", "Č": "ch", "Š": "sh", "Ž": "zh", "Ŝ": "shch"}
 _TABLE = {ord(k): v for table in (_CYRILLIC, _GREEK, _ARABIC, _LATIN) for k, v in table.items()}
 _TABLE.update({ord(k.upper()): v for table in (_CYRILLIC, _GREEK) for k, v in table.items() if k.upper() != k})
 _SPLIT = re.compile(r"[^a-z0-9]+")
@@ -109,7 +111,8 @@ def weight(token):
 
 
 # 'x' first: 'exchange' and its Cyrillic round trip 'ekschange' must give the same key
-_PHONETIC_SUBS = (("x", "ks"), ("shch", "s"), ("sch", "s"), ("tch", "c"), ("dzh", "j"), ("dj", "j"), ("kh", "h"),
+_PHONETIC_SUBS = (("x", "ks"), ("shch", "s"), ("schtsch", "s"), ("dsch", "j"), ("tsch", "c"), ("sch", "s"),
+                  ("tch", "c"), ("dzh", "j"), ("dj", "j"), ("kh", "h"),
                   ("gh", "g"), ("ph", "f"), ("th", "t"), ("dh", "d"), ("sh", "s"), ("ch", "c"), ("zh", "j"), ("ts", "s"),
                   ("ck", "k"), ("ou", "u"), ("ee", "i"), ("oo", "u"))
 _PHONETIC_MAP = str.maketrans({"c": "k", "q": "k", "w": "v", "z": "s", "y": "i", "e": "i", "o": "u"})
@@ -144,18 +147,35 @@ def _collapse(letters, skip=frozenset()):
     return "".join(out)
 
 
+# the Arabic article as romanised ('al-', 'el-', 'ul-', 'il-') has one spelling key
+_ARTICLES = frozenset(("al", "el", "ul", "il"))
+
+
 @lru_cache(maxsize=200_000)
 def spelling(token):
     """Spelling key with vowels kept: digraphs and look-alike letters folded, doubles collapsed
     ('khadzhi' and 'haji' -> 'haji'; 'youssef' and 'yusuf' -> 'iusuf')."""
+    if token in _ARTICLES:
+        return "al"
     return _collapse(_folded_letters(token))
+
+
+def sound_class(letter):
+    """The first letter of a spelling key as the skeleton hears it (h, g, k alike: Russian г is
+    Ukrainian h, х is kh / ch / h)."""
+    return letter.translate(_SKELETON_MAP)
+
+
+# the skeleton also folds the guttural consonants: Russian г is Ukrainian h ('Magomed' / 'Mahomed'),
+# х is 'kh' in English, 'ch' in German and 'h' in scholarly romanisation ('Akhtar' / 'Achtar')
+_SKELETON_MAP = str.maketrans({"h": "k", "g": "k", "c": "k"})
 
 
 @lru_cache(maxsize=200_000)
 def phonetic(token):
     """Consonant skeleton: spelling and transliteration variants collapse to one key
-    ('mohammed', 'muhammad', 'محمد' -> 'mhmt'; 'yusuf', 'youssef', 'юсуф' -> 'sf')."""
-    return _collapse(_folded_letters(token), _VOWELS) or token
+    ('mohammed', 'muhammad', 'محمد' -> 'mkmt'; 'yusuf', 'youssef', 'юсуф' -> 'sf')."""
+    return _collapse(_folded_letters(token).translate(_SKELETON_MAP), _VOWELS) or token
 
 
 # transliterated or misspelt legal forms ('kholdings', 'kompania', 'corporaton') weigh as little
