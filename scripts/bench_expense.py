@@ -24,6 +24,7 @@ the overhead.
 Exit status 1 if a report was not posted exactly once.
 """
 import argparse
+import collections
 import contextlib
 import cProfile
 import datetime
@@ -132,6 +133,44 @@ class CpuClock:
         self.cr.close()
 
 
+class QueryCounter:
+    """Counts SQL queries by the innermost calling frame of the suite's addons or of this script."""
+
+    MINE = ("finance_sync_core", "expense_connector", "bench_expense")
+
+    def __init__(self):
+        self.counts = collections.Counter()
+        self.active = False
+        original = odoo.sql_db.Cursor.execute
+        counter = self
+
+        def execute(cursor, query, params=None, log_exceptions=True):
+            if counter.active:
+                frame = sys._getframe(1)
+                while frame and not any(m in frame.f_code.co_filename for m in counter.MINE):
+                    frame = frame.f_back
+                where = "%s:%s(%s)" % (os.path.basename(frame.f_code.co_filename), frame.f_lineno,
+                                       frame.f_code.co_name) if frame else "?"
+                counter.counts[where] += 1
+            return original(cursor, query, params, log_exceptions)
+
+        odoo.sql_db.Cursor.execute = execute
+
+    @contextlib.contextmanager
+    def counting(self, label, reports):
+        self.counts.clear()
+        self.active = True
+        try:
+            yield
+        finally:
+            self.active = False
+            total = sum(self.counts.values())
+            print("bench_expense: %s: %d queries (%.1f per report), by innermost suite frame:" % (
+                label, total, total / max(reports, 1)), flush=True)
+            for where, count in self.counts.most_common(40):
+                print("    %7d  %6.2f/report  %s" % (count, count / max(reports, 1), where), flush=True)
+
+
 class RemoteSandbox:
     """The simulator running in its own process (a platform is another server, its CPU is not
     the connector's), plus its generated data read from an identical, unserved SandboxApp
@@ -181,7 +220,12 @@ def main():
                         help="reports per round; each round runs the connector, then the bare ORM on the same "
                              "reports, so both paths see the same machine load")
     parser.add_argument("--warmup", type=int, default=10, help="untimed reports through each path first")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of each connector round")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile (CPU time of this process) of each round of both paths")
+    parser.add_argument("--profile-out", help="with --profile: also dump the connector's and the bare ORM's last "
+                                              "round profiles to this prefix (.connector/.bare, for pstats)")
+    parser.add_argument("--count-queries", action="store_true",
+                        help="print where each path's SQL queries come from (the innermost frame of the suite "
+                             "or of this script), per round")
     parser.add_argument("--batch", type=int, default=50, help="jobs per worker commit / bare reports per commit")
     args = parser.parse_args()
 
@@ -210,9 +254,10 @@ def main():
             return raws
 
         clock = CpuClock(cr.dbname)
+        counter = QueryCounter() if args.count_queries else None
 
         def connector_run(profile=False):
-            profiler = cProfile.Profile() if profile else None
+            profiler = cProfile.Profile(time.process_time) if profile else None
             cpu_before = clock.read()
             started = time.perf_counter()
             if profiler:
@@ -226,6 +271,8 @@ def main():
             cpu_after = clock.read()
             if profiler:
                 profiler.disable()
+                if args.profile_out:
+                    profiler.dump_stats(args.profile_out + ".connector")
                 stats = pstats.Stats(profiler).sort_stats("cumulative")
                 stats.print_stats(40)
                 stats.print_stats("finance_sync_core|expense_connector|http_client|requests/sessions", 40)
@@ -239,7 +286,7 @@ def main():
             receipts = [{line.id: adapter.receipt(line.receipt.url, line.receipt.sha256, max_bytes=10 << 20,
                                                   line_id=line.id) for line in report.lines}
                         for report in reports]
-            profiler = cProfile.Profile() if args.profile else None
+            profiler = cProfile.Profile(time.process_time) if args.profile else None
             if profiler:
                 profiler.enable()
             cpu_before = clock.read()
@@ -254,6 +301,8 @@ def main():
             cpu_after = clock.read()
             if profiler:
                 profiler.disable()
+                if args.profile_out:
+                    profiler.dump_stats(args.profile_out + ".bare")
                 pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
             return spent, cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1], ids
 
@@ -271,8 +320,10 @@ def main():
         while done < args.reports:
             raws = create_reports(min(args.round, args.reports - done))
             refs += [raw["id"] for raw in raws]
-            spent_connector, *cpu_connector = connector_run(profile=args.profile)
-            spent_bare, *cpu_bare, ids = bare_run(raws)
+            with counter.counting("connector", len(raws)) if counter else contextlib.nullcontext():
+                spent_connector, *cpu_connector = connector_run(profile=args.profile)
+            with counter.counting("bare ORM", len(raws)) if counter else contextlib.nullcontext():
+                spent_bare, *cpu_bare, ids = bare_run(raws)
             connector += spent_connector
             bare += spent_bare
             for key, value in (("connector", cpu_connector), ("bare", cpu_bare)):

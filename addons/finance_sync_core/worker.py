@@ -36,7 +36,10 @@ DB_CONFLICTS = {
     errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED, errorcodes.LOCK_NOT_AVAILABLE,
     errorcodes.UNIQUE_VIOLATION,
 }
-COMMIT_EVERY = 1.0  # seconds: bounds the work a crash can roll back
+# seconds between two commits of a batch (finance_sync.worker_commit_seconds): bounds the work a
+# crash can roll back; each commit also costs the next jobs a cold ORM cache and fresh tracking
+# reads, which is why it is not much shorter
+COMMIT_EVERY = 2.0
 NOTIFY_CHANNEL = "finance_sync_jobs"  # enqueue notifies it on commit; lingering workers listen
 # advisory lock keys (two-int4 form, first key = the suite): a running worker holds WORKER_LOCK
 # shared for its whole run, so an enqueue can tell that someone listens and skip the cron trigger;
@@ -77,12 +80,13 @@ OPEN_BACKENDS = "SELECT id FROM finance_backend WHERE state = 'active' AND break
 
 
 class QueueWorker:
-    def __init__(self, env, batch_size=200, commit=True):
+    def __init__(self, env, batch_size=200, commit=True, commit_every=COMMIT_EVERY):
         self.env = env(su=True)
         self.cr = env.cr
         self.max_batch = max(1, batch_size)
         self.batch_size = self.max_batch
         self.commit = commit
+        self.commit_every = max(0.1, commit_every)
         self.cr.execute("SELECT pg_backend_pid()")
         self.pid = self.cr.fetchone()[0]
         self._beaten = 0.0
@@ -238,9 +242,10 @@ class QueueWorker:
             self.cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
 
     def _adapt_batch(self, elapsed):
-        if elapsed > 2.0:
+        """A batch lasts about one to two commit intervals: claims stay short-lived and fair."""
+        if elapsed > 2 * self.commit_every:
             self.batch_size = max(1, self.batch_size // 2)
-        elif elapsed < 0.5:
+        elif elapsed < self.commit_every / 2:
             self.batch_size = min(self.max_batch, self.batch_size * 2)
 
     def count_ready(self):
@@ -383,7 +388,7 @@ class QueueWorker:
                     digests, self._digests = self._digests, []
                     self._pending_digests += digests
             self._digests = None
-            if self.commit and time.monotonic() - last_commit > COMMIT_EVERY:
+            if self.commit and time.monotonic() - last_commit > self.commit_every:
                 self._finish(finished)
                 finished = []
                 self._commit()

@@ -133,6 +133,7 @@ class ExpenseConnector(models.AbstractModel):
             if not vals_list:
                 continue
             expenses = Expense.create(vals_list)
+            self._check_expense_taxes(backend, report, expenses, currency)
             for expense in expenses:
                 self._attach_receipt(expense, receipts.get(expense.expense_line_ref))
             sheet_vals = {
@@ -244,7 +245,8 @@ class ExpenseConnector(models.AbstractModel):
         mapped = mapped if mapped is not None else {}
         product = backend._map_from(mapped, "expense_category", line.category_code)
         taxes = backend._map_from(mapped, "tax", line.tax_code) if line.tax_code else self.env["account.tax"]
-        self._check_tax(backend, report, line, taxes, currencies)
+        if not self._tax_checked_on_expense(report, line):
+            self._check_tax(backend, report, line, taxes, currencies)
         distribution = {}
         for code in (line.cost_center, line.project_code):
             if code:
@@ -273,18 +275,38 @@ class ExpenseConnector(models.AbstractModel):
             "expense_receipt_sha256": line.receipt.sha256 if line.receipt else False,
         }
 
-    def _check_tax(self, backend, report, line, taxes, currencies=None):
+    @staticmethod
+    def _tax_checked_on_expense(report, line):
+        """Whether the line's tax is compared with the tax Odoo computes on the expense itself
+        (after creating it, see ``_check_expense_taxes``) rather than with a separate computation:
+        when the expense's amount is the amount spent (same currency, same amount), the expense's
+        own tax (tax included, the same engine and rounding) is the tax Odoo computes on it."""
+        return (line.tax_amount is not None and bool(line.tax_code) and line.currency == report.currency
+                and line.amount == line.report_amount)
+
+    def _check_expense_taxes(self, backend, report, expenses, currency):
+        """``_check_tax`` for the lines ``_tax_checked_on_expense`` left to the created expenses."""
+        lines = {line.id: line for line in report.lines}
+        for expense in expenses:
+            line = lines.get(expense.expense_line_ref)
+            if line is not None and self._tax_checked_on_expense(report, line):
+                self._check_tax(backend, report, line, expense.tax_ids,
+                                computed=_to_decimal(expense.tax_amount_currency, currency))
+
+    def _check_tax(self, backend, report, line, taxes, currencies=None, computed=None):
         """Platform tax_amount vs the tax Odoo computes on the amount spent (tax included).
 
         A null ``tax_amount`` states no tax: Odoo computes it from the mapped code and there is
-        nothing to compare (contract, Report.lines[].tax_amount)."""
+        nothing to compare (contract, Report.lines[].tax_amount). ``computed``: Odoo's tax of the
+        line already known (the expense's own)."""
         if line.tax_amount is None:
             return
-        spent = self._currency(line.currency, currencies)
-        computed = Decimal(0)
-        if taxes:
-            result = taxes.with_context(force_price_include=True).compute_all(float(line.amount), currency=spent)
-            computed = _to_decimal(result["total_included"] - result["total_excluded"], spent)
+        if computed is None:
+            spent = self._currency(line.currency, currencies)
+            computed = Decimal(0)
+            if taxes:
+                result = taxes.with_context(force_price_include=True).compute_all(float(line.amount), currency=spent)
+                computed = _to_decimal(result["total_included"] - result["total_excluded"], spent)
         tolerance = Decimal(repr(backend.expense_tax_tolerance)).quantize(Decimal("0.0001"))
         diff = C.tax_difference(line.tax_amount, computed, tolerance)
         if diff is not None:
@@ -361,7 +383,8 @@ class ExpenseConnector(models.AbstractModel):
             ("finance_backend_id", "=", backend.id), ("expense_report_ref", "=", payload["report_id"])])
         state = payload["status"] if answer == "ok" else "stale"
         if state in ("posted", "paid", "stale"):
-            sheets.write({"expense_writeback_state": state})
+            # a technical field of the sync, not tracked: nothing for the chatter to compare
+            sheets.with_context(mail_notrack=True).write({"expense_writeback_state": state})
         if answer != "ok":
             for sheet in sheets:
                 sheet.message_post(body=self.env._(

@@ -14,7 +14,7 @@ from .. import protection
 from ..engine import states as S
 from ..exceptions import BusinessError, TransientError
 from ..guard import guarded
-from ..worker import QueueWorker
+from ..worker import COMMIT_EVERY, QueueWorker
 
 _logger = logging.getLogger(__name__)
 
@@ -409,9 +409,10 @@ class FinanceSyncJob(models.Model):
         max_seconds = max_seconds or float(params.get_param("finance_sync.worker_max_seconds", 50))
         batch = int(params.get_param("finance_sync.worker_batch_size", 200))
         linger = float(params.get_param("finance_sync.worker_linger_seconds", 3))
+        commit_every = float(params.get_param("finance_sync.worker_commit_seconds", COMMIT_EVERY))
         # commit per batch so other workers see claims and results; never under tests
         commit = not _running_tests(self.env)
-        worker = QueueWorker(self.env, batch_size=batch, commit=commit)
+        worker = QueueWorker(self.env, batch_size=batch, commit=commit, commit_every=commit_every)
         done = worker.run(max_seconds=max_seconds, linger=linger)
         remaining = worker.count_ready()
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
