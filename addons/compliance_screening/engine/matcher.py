@@ -578,18 +578,28 @@ class _Scan:
         self.first = {ch: _Band(ks, ts) for ch, (ks, ts) in by_first.items()}
         self.all = _Band(keys, tids)
         self.tids = self.all.tids
-        self.delete = {}
+        self.key_of = dict(zip(tids, keys))
+        delete = self.delete = {}  # deletion-neighbourhood key -> token id, or a list of them
         for k, t in zip(keys, tids):
             for d in _deletions(k) | {k}:
-                self.delete.setdefault(d, []).append((k, t))
+                bucket = delete.get(d)
+                if bucket is None:
+                    delete[d] = t
+                elif type(bucket) is int:
+                    delete[d] = [bucket, t]
+                else:
+                    bucket.append(t)
 
     def find(self, key, cut):
         first = self.first_of(key[0])
         band = self.first.get(first)
         found = set(band.find(key, cut)) if band is not None else set()
         cut_other = self.cut_other
+        key_of = self.key_of
         for d in _deletions(key) | {key}:
-            for k, t in self.delete.get(d, ()):
+            bucket = self.delete.get(d, ())
+            for t in (bucket,) if type(bucket) is int else bucket:
+                k = key_of[t]
                 if self.first_of(k[0]) != first and t not in found and OSA.normalized_similarity(key, k) >= cut_other:
                     found.add(t)
         if len(key) >= self.long:
