@@ -244,9 +244,10 @@ def leave_one_alias_out(rows, index, threshold, verbose, lists=None):
                 bucket[name] = (f + hit, t + 1)
             if not hit:  # how close the entry came: its best remaining name (no evidence, same entry)
                 best = (0.0, "", [])
+                qtoks, qweights, twins, known = index._prepare(text, skip)
                 for t in distinct:
                     for n in held[(entry_no, t)] - skip:
-                        score, pairs = index._name_score(*_query(text), n)
+                        score, pairs = index._name_score(qtoks, qweights, n, twins, known)
                         if score > best[0]:
                             best = (score, index.names[n], pairs)
                 misses.append((best[0], key, text, best[1], " ".join(
@@ -256,16 +257,10 @@ def leave_one_alias_out(rows, index, threshold, verbose, lists=None):
     return found, total, per_list, per_script, misses, cpu
 
 
-def _query(text):
-    """(tokens, weights, twins, known) of a query, as Index.screen prepares them (Latin script)."""
-    qtoks = tuple(tokens(text))
-    qweights = matcher._query_weights(qtoks)
-    return qtoks, qweights
-
-
 def miss_bands(misses):
     bands = [(0.0, "no name of the entry shares a token"), (0.5, "score 0-0.5"), (0.7, "0.5-0.7"),
              (0.8, "0.7-0.8"), (1.0, "0.8-threshold")]
+    # (a miss scoring above the threshold here would be a bug: the property test rules it out)
     counts = {}
     for score, *_rest in misses:
         for top, label in bands:

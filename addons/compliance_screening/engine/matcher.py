@@ -433,15 +433,9 @@ class Index:
         ``exclude``: name numbers to leave out (leave-one-alias-out evaluation)."""
         if not self._frozen:
             self.freeze()
-        qtoks = tuple(tokens(name))
+        qtoks, qweights, twins, known = self._prepare(name, exclude)
         if not qtoks:
             return []
-        qweights = _query_weights(qtoks)
-        transliterated = not name.isascii() and _NON_LATIN.search(name) is not None
-        twins = tuple(filler_twin(t, transliterated) if w == 1.0 else None for t, w in zip(qtoks, qweights))
-        if not any(twins):
-            twins = None
-        known = tuple(self._known(t, exclude) for t in qtoks)
         qcountries = tuple(fold(c).strip() for c in countries if c)
         # the most evidence can add: names whose bound stays below this cannot reach the threshold
         floor = threshold - (EVIDENCE_MAX if (qcountries or date_of_birth) else 0.0) - 1e-9
@@ -475,6 +469,15 @@ class Index:
             matches.append(Match(key, round(score, 4), round(nscore, 4), text, explanation))
         matches.sort(key=lambda m: (-m.score, str(m.key)))
         return matches[:limit]
+
+    def _prepare(self, name, exclude=None):
+        """(tokens, weights, possible misspelt fillers, known listed tokens) of a query."""
+        qtoks = tuple(tokens(name))
+        qweights = _query_weights(qtoks)
+        transliterated = not name.isascii() and _NON_LATIN.search(name) is not None
+        twins = tuple(filler_twin(t, transliterated) if w == 1.0 else None for t, w in zip(qtoks, qweights))
+        known = tuple(self._known(t, exclude) for t in qtoks)
+        return qtoks, qweights, twins if any(twins) else None, known
 
     def _name_score(self, qtoks, qweights, name_no, twins=None, known=None):
         return _align(qtoks, qweights, self.name_toks[name_no], self.name_cw[name_no], self.name_total[name_no],
