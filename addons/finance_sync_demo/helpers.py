@@ -1,5 +1,6 @@
 """Plain functions the demo steps share (models/*_demo.py): the simulator's settings and scenario
 endpoints, the one backend per platform, a job worker run that never fails an install."""
+import contextlib
 import logging
 
 import requests
@@ -81,21 +82,29 @@ def demo_platform_backend(env, base_url, prefix, kind):
         [("base_url", "=", "%s/%s" % (base_url, prefix)), ("kind", "=", kind)], order="id", limit=1)
 
 
+@contextlib.contextmanager
+def demo_exchanges(env):
+    """Demo data: the audit digests of the HTTP exchanges made in the block outside any job are
+    written in the install's transaction, as the worker writes a job's. Outside jobs they are
+    committed on a cursor of their own, which cannot see the demo company and backends the
+    install has not committed yet (a foreign-key error in the log, the digest lost)."""
+    from odoo.addons.finance_sync_core.models.finance_audit_log import exchange_buffer
+
+    with exchange_buffer(env.cr.dbname) as digests:
+        yield
+        env["finance.audit.log"].sudo()._append_rows(digests)
+
+
 def demo_run_jobs(env, label, enqueue=None, max_seconds=DEMO_WORKER_SECONDS):
     """Demo data: call ``enqueue`` (a pull, a release...), then run the job worker in the
     install's transaction until the queue is drained. Never raises: a demo install must not
     fail because a platform misbehaves; a warning says what did not happen."""
-    from odoo.addons.finance_sync_core.models.finance_audit_log import exchange_buffer
     from odoo.addons.finance_sync_core.worker import QueueWorker
 
     if enqueue is not None:
         try:
-            # the digests of the exchanges a pull makes outside any job are written in the install's
-            # transaction, as the worker writes a job's: on a cursor of their own (what happens
-            # outside jobs) they would name the demo company and backends, not committed yet
-            with exchange_buffer(env.cr.dbname) as digests, env.cr.savepoint():
+            with demo_exchanges(env), env.cr.savepoint():
                 enqueue()
-                env["finance.audit.log"].sudo()._append_rows(digests)
         except Exception as exc:
             _logger.warning("Demo data: %s failed (%s); its jobs are not run", label, exc)
             return 0

@@ -29,7 +29,14 @@ from odoo.exceptions import UserError
 from odoo.addons.finance_sync_sandbox.sandbox_server import config as sandbox_config
 from odoo.addons.finance_sync_sandbox.worlds import post_sandbox_invoices
 
-from ..helpers import DemoSandboxAdmin, demo_company, demo_platform_backend, demo_run_jobs, demo_sandbox_settings
+from ..helpers import (
+    DemoSandboxAdmin,
+    demo_company,
+    demo_exchanges,
+    demo_platform_backend,
+    demo_run_jobs,
+    demo_sandbox_settings,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -100,7 +107,8 @@ class FinanceBackend(models.Model):
             invoices = DemoSandboxAdmin(base_url).get("/_sandbox/bank/invoices")["data"]
             with self.env.cr.savepoint():
                 self._bank_demo_invoices(company, invoices, journals, date_from)
-                self._bank_demo_vendor_bills(backend, journals, date_from, today)
+                with demo_exchanges(self.env):
+                    self._bank_demo_vendor_bills(backend, journals, date_from, today)
         except Exception as exc:
             _logger.warning("Demo data: the invoices and bills the bank feed pays were not made (%s); the demo "
                             "pull is skipped", exc)
