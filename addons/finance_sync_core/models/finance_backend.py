@@ -410,17 +410,9 @@ class FinanceBackend(models.Model):
 
     @api.model
     def _sandbox_url(self):
+        """Where the simulator listens (FINANCE_SYNC_SANDBOX_URL, set by docker compose and
+        scripts/run): the demo addon's steps point their backends at it."""
         return (os.environ.get("FINANCE_SYNC_SANDBOX_URL") or "http://127.0.0.1:8090").rstrip("/")
-
-    @api.model
-    def _demo_point_at_sandbox(self, backend_ids, prefix):
-        """Demo data: point backends at the simulator (FINANCE_SYNC_SANDBOX_URL, set by docker
-        compose and scripts/run; default http://127.0.0.1:8090) and activate them."""
-        base = self._sandbox_url()
-        backends = self.browse(backend_ids)
-        backends.write({"base_url": "%s/%s" % (base, prefix.strip("/"))})
-        backends.filtered(lambda b: b.state == "draft").action_activate()
-        return True
 
     # ------------------------------------------------------------------ queue API
     def _enqueue(self, job_type, payload=None, key=None, priority=None, eta=None, correlation_id=None, summary=None):
