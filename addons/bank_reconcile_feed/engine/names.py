@@ -178,14 +178,20 @@ class PartnerNames:
             found = {f for f in found if not isinstance(f, int) or not self.forms.get(f) or self.forms[f] == forms}
         if len(found) > 1:
             return None, "the payer name %r fits %d partners" % (name, len(found))
-        partner_id = next(iter(found))
+        return self._one_partner(next(iter(found)), name, forms, "the payer name %r is a contact's name",
+                                 "the payer name %r is the name of %s")
+
+    def _one_partner(self, partner_id, name, forms, contact_why, found_why):
+        """The verdict on the one partner (or contact) the payer name ``name`` found: a contact
+        alone is nobody's proof, a different legal form refuses it. ``contact_why`` is formatted
+        with the name, ``found_why`` with the name and the partner's."""
         if not isinstance(partner_id, int):
-            return None, "the payer name %r is a contact's name" % name
+            return None, contact_why % (name,)
         theirs = self.forms.get(partner_id, frozenset())
         if forms and theirs and forms != theirs:
             return None, "the payer's legal form %s is not the partner's %s" % (
                 "/".join(sorted(forms)), "/".join(sorted(theirs)))
-        return partner_id, "the payer name %r is the name of %s" % (name, self.names[partner_id])
+        return partner_id, found_why % (name, self.names[partner_id])
 
     def _identify_cut(self, name, forms):
         """A payer name no partner bears: the one partner whose name it is the start of, when it is
@@ -209,15 +215,8 @@ class PartnerNames:
         found = {f for f in found if not (isinstance(f, tuple) and f[1] in found)}
         if len(found) != 1:
             return (None, "the payer name %r starts the names of %d partners" % (name, len(found))) if found else nobody
-        partner_id = next(iter(found))
-        if not isinstance(partner_id, int):
-            return None, "the payer name %r starts a contact's name" % name
-        theirs = self.forms.get(partner_id, frozenset())
-        if forms and theirs and forms != theirs:
-            return None, "the payer's legal form %s is not the partner's %s" % (
-                "/".join(sorted(forms)), "/".join(sorted(theirs)))
-        return partner_id, "the payer name %r is the start of the name of %s, and of no other partner's" % (
-            name, self.names[partner_id])
+        return self._one_partner(next(iter(found)), name, forms, "the payer name %r starts a contact's name",
+                                 "the payer name %r is the start of the name of %s, and of no other partner's")
 
 
 def comparable(name):

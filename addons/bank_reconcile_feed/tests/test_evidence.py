@@ -160,6 +160,16 @@ WORDS = ["Acme", "Nordwind", "Müller", "Bau", "Supplies", "Silva", "Société",
 FORMS = ["", " GmbH", " AG", " Ltd", " SARL", " B.V.", " Inc.", " SA"]
 
 
+def draw_open_items(data, partners, amounts, most):
+    """Up to ``most`` open invoices per partner, each of an amount drawn from ``amounts``."""
+    items = []
+    for pid, name in partners:
+        for _n in range(data.draw(st.integers(0, most))):
+            number = len(items) + 1
+            items.append(Item(number, data.draw(st.sampled_from(amounts)), pid, name, "INV/%d" % number))
+    return items
+
+
 def bank_spelling(name, order, upper, drop_form):
     """How a bank may write a partner's name (order/upper/drop_form are the drawn variants)."""
     words = name.split()
@@ -183,11 +193,7 @@ class TestNeverWrong(unittest.TestCase):
             words = data.draw(st.lists(st.sampled_from(WORDS), min_size=1, max_size=2, unique=True))
             partners.append((pid, " ".join(words) + data.draw(st.sampled_from(FORMS))))
         amounts = [D(a) for a in ("100.00", "100.01", "250.00", "999.99")]
-        items, next_id = [], 1
-        for pid, name in partners:
-            for _n in range(data.draw(st.integers(0, 3))):
-                items.append(Item(next_id, data.draw(st.sampled_from(amounts)), pid, name, "INV/%d" % next_id))
-                next_id += 1
+        items = draw_open_items(data, partners, amounts, 3)
         if not items:
             return
         index = MatchIndex(items, partners=partners)
@@ -288,11 +294,7 @@ class TestCutNamesNeverWrong(unittest.TestCase):
             names.add(name.upper())
             partners.append((pid, name + data.draw(st.sampled_from(["", " BV", " GmbH"]))))
         amounts = [D(a) for a in ("100.00", "250.00", "999.99")]
-        items, next_id = [], 1
-        for pid, name in partners:
-            for _n in range(data.draw(st.integers(0, 2))):
-                items.append(Item(next_id, data.draw(st.sampled_from(amounts)), pid, name, "INV/%d" % next_id))
-                next_id += 1
+        items = draw_open_items(data, partners, amounts, 2)
         if not items:
             return
         index = MatchIndex(items, partners=partners)

@@ -70,6 +70,16 @@ class FinanceSyncCase(QueueTestMixin, TransactionCase):
         cls.backend.action_activate()
         cls.Job = cls.env["finance.sync.job"]
 
+    @classmethod
+    def use_sandbox(cls, seed=3, point_backend=True):
+        """Start the platform simulator on a loopback port for the class (``cls.sandbox``),
+        stopped at class cleanup; ``point_backend``: the test backend talks to it."""
+        cls.sandbox = SandboxServer(seed=seed)
+        cls.sandbox.__enter__()
+        cls.addClassCleanup(cls.sandbox.__exit__, None, None, None)
+        if point_backend:
+            cls.backend.write({"base_url": cls.sandbox.base_url, "read_timeout": 20})
+
 
 class ConnectorCase(QueueTestMixin, AccountTestInvoicingCommon):
     """Base of connector tests: an EUR accounting company and the platform simulator on a

@@ -11,8 +11,6 @@ from odoo.exceptions import AccessError
 from odoo.tests import tagged
 from odoo.tools import config
 
-from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
-
 from ..engine import audit_seal as A
 from ..models.finance_audit_log import entry_hash
 from ..worker import QueueWorker
@@ -312,10 +310,7 @@ class TestExchangeDigestsWithTheJob(FinanceSyncCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = SandboxServer(seed=3)
-        cls.sandbox.__enter__()
-        cls.addClassCleanup(cls.sandbox.__exit__, None, None, None)
-        cls.backend.write({"base_url": cls.sandbox.base_url, "read_timeout": 20})
+        cls.use_sandbox()
 
     def digests(self, job):
         return self.env["finance.audit.log"].search([("action", "=", "http.exchange"),
@@ -370,9 +365,7 @@ class TestDigestsOfAnInterruptedBatch(HeadFileMixin, FinanceSyncCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = SandboxServer(seed=3)
-        cls.sandbox.__enter__()
-        cls.addClassCleanup(cls.sandbox.__exit__, None, None, None)
+        cls.use_sandbox(point_backend=False)
 
     def setUp(self):
         super().setUp()

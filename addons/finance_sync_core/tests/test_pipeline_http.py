@@ -1,8 +1,6 @@
 """Every HTTP outcome, driven through the sandbox over a socket, lands in the right job state."""
 from odoo.tests import tagged
 
-from odoo.addons.finance_sync_sandbox.sandbox_server.testing import SandboxServer
-
 from .common import FinanceSyncCase
 
 
@@ -11,10 +9,7 @@ class TestPipelineOverHttp(FinanceSyncCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = SandboxServer(seed=3)
-        cls.sandbox.__enter__()
-        cls.addClassCleanup(cls.sandbox.__exit__, None, None, None)
-        cls.backend.write({"base_url": cls.sandbox.base_url, "read_timeout": 20})
+        cls.use_sandbox()
 
     def run_call(self, path, method="GET"):
         job = self.backend._enqueue("core.echo", {"http": {"method": method, "path": path}})
