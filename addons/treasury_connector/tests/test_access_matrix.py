@@ -1,6 +1,7 @@
 """Treasury controls over HTTP/JSON-RPC as real logged-in users (RpcCase)."""
 from odoo.tests import tagged
 
+from odoo.addons.finance_sync_core.protection import internal
 from odoo.addons.finance_sync_core.tests.common import RpcCase
 
 from .common import TreasuryCase
@@ -34,6 +35,7 @@ MATRIX = (
     _cells(BATCH, "read", _BATCH_USERS)
     + _cells(BATCH, "write_state", set())                 # state changes only in transitions
     + _cells(BATCH, "write_approvals_required", set())    # approval-related, workflow only
+    + _cells(BATCH, "write_in_doubt", set())              # only the transmission job sets or clears it
     + _cells(BATCH, "create", _BATCH_USERS)
     + _cells(BATCH, "unlink_draft", _BATCH_USERS)
     + _cells(BATCH, "action_submit", _BATCH_USERS)
@@ -94,6 +96,12 @@ class TestTreasuryAccess(TreasuryCase, RpcCase):
             batch = self._submitted()
             out = self.rpc(login, BATCH, "write", [batch.id], {"approvals_required": 0})
             return out, lambda: self.assertEqual(batch.approvals_required, 1)
+        if operation == "write_in_doubt":
+            # a transmission whose outcome is unknown: clearing the flag would let a resend go out
+            batch = self._approved()
+            internal(batch).write({"transmission_in_doubt": True})
+            out = self.rpc(login, BATCH, "write", [batch.id], {"transmission_in_doubt": False})
+            return out, lambda: self.assertTrue(batch.transmission_in_doubt)
         if operation == "create":
             return self.rpc(login, BATCH, "create", {"journal_id": self.bank_journal.id, "currency_id": self.eur.id,
                                                      "company_id": self.company.id}), None
