@@ -32,14 +32,16 @@ def build_expense_world(env, company, employees, purchase_journal, bank_journal,
     ``unmapped_employees`` left out. ``backend``: an existing backend to turn into this
     company's expense backend (else one is created); ``backend_vals`` add to / override the
     backend's values. ``rated_currencies``: the currencies given the platform's fixed rate
-    against the company currency (the others keep no rate at all). ``unmapped_categories``:
+    against the company currency (the others keep no rate of this company's; other companies'
+    rates are left alone). ``unmapped_categories``:
     expense categories whose product exists but is not mapped (the "Fix mapping" flow).
     ``secrets``: False leaves the backend's secrets to the caller (they need the encryption key)."""
     env["res.currency"].with_context(active_test=False).search(
         [("name", "in", ("USD", "GBP", "JPY", "EUR"))]).write({"active": True})
     own = company.currency_id.name
-    env["res.currency.rate"].search([("currency_id.name", "in", tuple(c for c in ("USD", "GBP", "JPY", "EUR")
-                                                                      if c != own))]).unlink()
+    # this company's own rates only: another company's rates (or shared ones) are its books, not the world's
+    env["res.currency.rate"].search([("company_id", "=", company.root_id.id), ("currency_id.name", "in", tuple(
+        c for c in ("USD", "GBP", "JPY", "EUR") if c != own))]).unlink()
     for code in rated_currencies:
         if code == own:
             continue

@@ -7,3 +7,4 @@ from . import test_tours
 from . import test_contract_edges
 from . import test_access_rpc
 from . import test_surface
+from . import test_world_isolation
