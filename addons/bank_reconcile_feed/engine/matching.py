@@ -13,8 +13,10 @@ reference_in_text     0.96   the item's number appears in the remittance text, t
                              spaces, dashes, slashes and case ("inv 2026-00123")
 several_references    0.96   several item numbers in the text and the line pays their sum
 amount_partner_name   0.92   the payer name is the name of exactly one partner (see engine/names.py:
-                             case, accents, legal form, word order ignored), or a bank's cut of it
-                             (16+ characters, 2+ words, the start of no other partner's name), that partner has
+                             case, accents, legal form, word order ignored; among partners bearing
+                             its words, the one bearing them in the payer's order), or a bank's cut
+                             of it (16+ characters, 2+ words, the start of no other partner's name,
+                             or of several of which only one has the amount open), that partner has
                              exactly one open item of exactly the amount, no other partner with a
                              similar name (or a distinctive word in common) has that amount open,
                              and the counterparty IBAN, if known, is not another partner's
@@ -407,7 +409,7 @@ class MatchIndex:
         payer = line.counterparty_name
         if not name_keys(payer)[0]:
             return   # empty, a number or label noise: names nobody, proposes nothing
-        identified, why = self.names.identify(payer)
+        identified, why = self.names.identify_among(payer, {item.partner_id for item in same if item.partner_id})
         name = normalize_name(payer)
         words = distinctive_words(payer)
         scored = []

@@ -17,7 +17,10 @@ open items), so a key that two partners share identifies nobody.
 Banks also cut long payer names to the width of their name field ("HENDRIKS INSTALLAT" for
 Hendriks Installatietechniek Utrecht B.V.). Such a *cut* identifies a partner only when it is at
 least ``CUT_MIN_CHARS`` characters and ``CUT_MIN_WORDS`` words long and is the start of exactly one
-partner's name, spelled as above but in its own word order (never when it starts two names).
+partner's name, spelled as above but in its own word order; told which partners have an open item
+of the line's amount (:meth:`PartnerNames.identify_among`), a cut starting several names designates
+the only one of them holding it, and a key several partners share designates the only one bearing
+it in the payer's word order (never among contacts, nor between namesakes in the same order).
 """
 import re
 import unicodedata
@@ -162,6 +165,21 @@ class PartnerNames:
 
     def identify(self, name):
         """``(partner_id, why)`` or ``(None, why)``: ``why`` says in words what decided."""
+        return self.identify_among(name)
+
+    def identify_among(self, name, holders=None):
+        """:meth:`identify`, told which partners ``holders`` hold an open item of the line's
+        amount. When the payer name fits several partners, it still designates one of them:
+
+        * by word order: exactly one of them bears the name in the payer's own word order (KOCH
+          INSTALLATIETECHNIEK is Koch Installatietechniek, not Installatietechniek Koch); the
+          others bear the same words, so the matcher's similar-name check still refuses the line
+          when one of them holds the amount;
+        * by the amount: the name is a bank's cut that starts several partners' names and exactly
+          one of them holds the amount.
+
+        Never when one of the partners found is a contact (a person under another company), nor
+        when the others bear the name in the same word order (Acme GmbH and Acme AG for ACME)."""
         keys, forms = name_keys(name)
         if not keys:
             return None, "the payer name %r names nobody (empty, a number or label noise)" % (name or "")
@@ -171,13 +189,22 @@ class PartnerNames:
         # a contact (an address, a person) under the very partner found is that partner
         found = {f for f in found if not (isinstance(f, tuple) and f[1] in found)}
         if not found:
-            return self._identify_cut(name, forms)
+            return self._identify_cut(name, forms, holders)
         if len(found) > 1 and forms:
             # the payer's legal form tells namesakes apart: ACME GMBH is not Acme AG (a partner
             # without a legal form, or a contact, may still be the payer and stays)
             found = {f for f in found if not isinstance(f, int) or not self.forms.get(f) or self.forms[f] == forms}
         if len(found) > 1:
-            return None, "the payer name %r fits %d partners" % (name, len(found))
+            fits = "the payer name %r fits %d partners" % (name, len(found))
+            if holders is None or not all(isinstance(f, int) for f in found):
+                return None, fits
+            spelled = ordered_names(name)[0]
+            in_order = [f for f in found if spelled & ordered_names(self.names[f])[0]]
+            if len(in_order) != 1:
+                return None, fits
+            return self._one_partner(in_order[0], name, forms, "", "the payer name %%r is the name of %%s in its "
+                                     "own word order (%d other partner(s) bear its words in another order, none "
+                                     "with an open item of the amount)" % (len(found) - 1))
         return self._one_partner(next(iter(found)), name, forms, "the payer name %r is a contact's name",
                                  "the payer name %r is the name of %s")
 
@@ -193,10 +220,11 @@ class PartnerNames:
                 "/".join(sorted(forms)), "/".join(sorted(theirs)))
         return partner_id, found_why % (name, self.names[partner_id])
 
-    def _identify_cut(self, name, forms):
+    def _identify_cut(self, name, forms, holders=None):
         """A payer name no partner bears: the one partner whose name it is the start of, when it is
         long enough to be a bank's cut (``CUT_MIN_CHARS``, ``CUT_MIN_WORDS``) and starts the
-        name of no other partner (nor of another partner's contact)."""
+        name of no other partner (nor of another partner's contact); or, when it starts several
+        partners' names and none is a contact, the one of them among ``holders``."""
         nobody = None, "no partner is called %r" % name
         cuts = {cut for cut in ordered_names(name)[0]
                 if len(cut) >= CUT_MIN_CHARS and len(cut.split()) >= CUT_MIN_WORDS}
@@ -213,10 +241,17 @@ class PartnerNames:
                     break
                 found.add(owner)
         found = {f for f in found if not (isinstance(f, tuple) and f[1] in found)}
-        if len(found) != 1:
-            return (None, "the payer name %r starts the names of %d partners" % (name, len(found))) if found else nobody
-        return self._one_partner(next(iter(found)), name, forms, "the payer name %r starts a contact's name",
-                                 "the payer name %r is the start of the name of %s, and of no other partner's")
+        if not found:
+            return nobody
+        if len(found) == 1:
+            return self._one_partner(next(iter(found)), name, forms, "the payer name %r starts a contact's name",
+                                     "the payer name %r is the start of the name of %s, and of no other partner's")
+        starts = "the payer name %r starts the names of %d partners" % (name, len(found))
+        if holders is None or not all(isinstance(f, int) for f in found) or len(found & holders) != 1:
+            return None, starts
+        return self._one_partner(next(iter(found & holders)), name, forms, "", "the payer name %%r is the start of "
+                                 "the name of %%s and of %d other partner(s)' names, none of which has an open "
+                                 "item of the amount" % (len(found) - 1))
 
 
 def comparable(name):
