@@ -194,6 +194,7 @@ class Index:
         sizes = [len(p) for p in self.postings]
         self._off = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=self._off[1:])
+        self._offs = self._off.tolist()  # (Python ints slice faster)
         self._flat_names = np.fromiter((no for p in self.postings for no in p), dtype=np.int32, count=sum(sizes))
         covs = []
         for tid, plist in enumerate(self.postings):
@@ -280,44 +281,36 @@ class Index:
         if hit is not None:
             return hit
         matches = self.token_matches(tok)
-        vweight, off, flat_names, flat_cov = self.vweight, self._off, self._flat_names, self._flat_cov
+        vweight, off, flat_names, flat_cov = self.vweight, self._offs, self._flat_names, self._flat_cov
         tids = [t for t in matches if not strong_only or vweight[t] == 1.0]
-        if not tids:
-            names, best, bestcov = _EMPTY_I, np.zeros(0), np.zeros(0)
-            has_strong, has_weak = np.zeros(0, bool), np.zeros(0, bool)
-        elif len(tids) == 1:
-            t = tids[0]
-            sim = matches[t][0]
-            names = flat_names[off[t]:off[t + 1]]
-            strong = vweight[t] == 1.0
-            best, bestcov = np.full(len(names), sim), flat_cov[off[t]:off[t + 1]] * sim
-            has_strong, has_weak = np.full(len(names), strong), np.full(len(names), not strong)
-        else:
-            names = np.concatenate([flat_names[off[t]:off[t + 1]] for t in tids])
-            counts = [int(off[t + 1] - off[t]) for t in tids]
-            sims = np.repeat(np.asarray([matches[t][0] for t in tids]), counts)
-            simcov = sims * np.concatenate([flat_cov[off[t]:off[t + 1]] for t in tids])
-            strong = np.repeat(np.asarray([vweight[t] == 1.0 for t in tids]), counts)
-            uniq, inv = np.unique(names, return_inverse=True)
-            best = np.zeros(len(uniq))
-            np.maximum.at(best, inv, sims)
-            bestcov = np.zeros(len(uniq))
-            np.maximum.at(bestcov, inv, simcov)
-            has_strong = np.bincount(inv, weights=strong, minlength=len(uniq)) > 0
-            has_weak = np.bincount(inv, weights=~strong, minlength=len(uniq)) > 0
-            names = uniq.astype(np.int32)
         inits = _EMPTY_I if strong_only or len(tok) < 2 else self._initial_names(tok)
-        if len(inits):  # an agreeing initial: similarity INITIAL_SIM at least, and a weak hit
-            merged = np.union1d(names, inits).astype(np.int32)
-            at = np.searchsorted(merged, names)
-            on_initial = _member(merged, inits)
-            full = np.zeros((4, len(merged)))
-            full[0, at], full[1, at], full[2, at], full[3, at] = best, bestcov, has_weak, has_strong
-            best = np.maximum(full[0], np.where(on_initial, INITIAL_SIM, 0.0))
-            names, bestcov, has_weak, has_strong = merged, full[1], (full[2] > 0) | on_initial, full[3] > 0
+        # one row per (name, similar token) and per name with an agreeing initial:
+        # similarity, similarity x coverage, distinctive, weak (an initial: INITIAL_SIM, 0, no, yes)
+        parts = [flat_names[off[t]:off[t + 1]] for t in tids]
+        counts = [len(p) for p in parts]
+        consts = [[matches[t][0] for t in tids], [0.0] * len(tids), [float(vweight[t] == 1.0) for t in tids],
+                  [float(vweight[t] != 1.0) for t in tids]]
+        if len(inits):
+            parts.append(inits)
+            counts.append(len(inits))
+            for row, value in zip(consts, (INITIAL_SIM, 0.0, 0.0, 1.0)):
+                row.append(value)
+        if not parts:
+            names, rows = _EMPTY_I, np.zeros((4, 0))
+        else:
+            names = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            rows = np.repeat(np.asarray(consts), counts, axis=1)
+            covs = [flat_cov[off[t]:off[t + 1]] for t in tids] + ([np.zeros(len(inits))] if len(inits) else [])
+            rows[1] = rows[0] * (covs[0] if len(covs) == 1 else np.concatenate(covs))
+            if len(parts) > 1:  # a name in several parts: the best of each row (postings are sorted, unique)
+                order = np.argsort(names)
+                names = names[order]
+                starts = np.flatnonzero(np.concatenate(([True], names[1:] != names[:-1])))
+                rows = np.maximum.reduceat(rows[:, order], starts, axis=1)
+                names = names[starts]
         table = np.zeros((3, len(names) + 1))
-        table[0, :-1], table[1, :-1], table[2, :-1] = best, bestcov, has_weak
-        out = (np.append(names, np.int32(_SENTINEL)).astype(np.int32), table, np.append(has_strong, False))
+        table[:, :-1] = rows[[0, 1, 3]]
+        out = (np.append(names, np.int32(_SENTINEL)).astype(np.int32), table, np.append(rows[2] > 0, False))
         if len(self._arrays) >= HITS_CACHE:
             self._arrays.clear()
         self._arrays[key] = out
