@@ -71,6 +71,7 @@ _VOWELS = frozenset("aeiouy")
 _NON_LATIN = re.compile("[\u0370-\U0010ffff]")  # Greek, Cyrillic, Arabic, ... (transliterated queries)
 _EDITS = frozenset(("typo", "phonetic"))
 _EMPTY_I = np.zeros(0, dtype=np.int32)
+_SENTINEL = np.iinfo(np.int32).max  # above every name number (closes the per-token name arrays)
 PERSONS = {"person"}
 ORGS = {"organization", "vessel", "aircraft"}
 
@@ -193,6 +194,7 @@ class Index:
         sizes = [len(p) for p in self.postings]
         self._off = np.zeros(len(sizes) + 1, dtype=np.int64)
         np.cumsum(sizes, out=self._off[1:])
+        self._offs = self._off.tolist()  # (Python ints slice faster)
         self._flat_names = np.fromiter((no for p in self.postings for no in p), dtype=np.int32, count=sum(sizes))
         covs = []
         for tid, plist in enumerate(self.postings):
@@ -222,6 +224,7 @@ class Index:
         order = sorted((t for t in range(len(self.vtok)) if len(self.vtok[t]) > 1), key=lambda t: len(self.vtok[t]))
         self._raw = _Scan([self.vtok[t] for t in order], order, RAW_CUT_OTHER)
         self._spell = _Scan([spelling(self.vtok[t]) for t in order], order, SPELL_CUT_OTHER, sound_class)
+        self._legal_tids = [t for t in order if self.vweight[t] == LEGAL_WEIGHT]
         self._cache = {}
         self._arrays = {}
         self._init_cache = {}
@@ -252,7 +255,7 @@ class Index:
             found.update(self._raw.find(tok, RAW_CUT))
             found.update(self._spell.find(spelling(tok), SPELL_CUT))
         if weight(tok) == LEGAL_WEIGHT:  # a legal form half-matches any legal form
-            found.update(t for t in self._raw.tids if self.vweight[t] == LEGAL_WEIGHT)
+            found.update(self._legal_tids)
         # (without the cost of a known token: these similarities bound the scores from above)
         vtok = self.vtok
         out = {}
@@ -266,39 +269,48 @@ class Index:
         return out
 
     def _token_arrays(self, tok, strong_only=False):
-        """Per query token, over the names holding a similar token (sorted name numbers):
-        (names, best similarity, best similarity x coverage weight of that token in the name,
-        the name holds a similar *distinctive* token, the name holds a similar weak token)."""
+        """Per query token, over the names holding a similar token (and, unless ``strong_only``,
+        an initial that agrees with it): (sorted name numbers with a sentinel above every name
+        number at the end, a 3-row table per name -- best similarity, best similarity x
+        coverage weight of that token in the name, 1 if the name holds a similar weak token or
+        an agreeing initial --, the name holds a similar *distinctive* token). The sentinel
+        column is all 0 / False, so a name looked up with ``searchsorted`` and not held lands on
+        a row that adds nothing. ``strong_only``: only the distinctive similar tokens, no initials."""
         key = (tok, strong_only)
         hit = self._arrays.get(key)
         if hit is not None:
             return hit
         matches = self.token_matches(tok)
-        vweight, off, flat_names, flat_cov = self.vweight, self._off, self._flat_names, self._flat_cov
+        vweight, off, flat_names, flat_cov = self.vweight, self._offs, self._flat_names, self._flat_cov
         tids = [t for t in matches if not strong_only or vweight[t] == 1.0]
-        if not tids:
-            out = (_EMPTY_I, np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0, bool))
-        elif len(tids) == 1:
-            t = tids[0]
-            sim = matches[t][0]
-            names = flat_names[off[t]:off[t + 1]]
-            strong = vweight[t] == 1.0
-            out = (names, np.full(len(names), sim), flat_cov[off[t]:off[t + 1]] * sim,
-                   np.full(len(names), strong), np.full(len(names), not strong))
+        inits = _EMPTY_I if strong_only or len(tok) < 2 else self._initial_names(tok)
+        # one row per (name, similar token) and per name with an agreeing initial:
+        # similarity, similarity x coverage, distinctive, weak (an initial: INITIAL_SIM, 0, no, yes)
+        parts = [flat_names[off[t]:off[t + 1]] for t in tids]
+        counts = [len(p) for p in parts]
+        consts = [[matches[t][0] for t in tids], [0.0] * len(tids), [float(vweight[t] == 1.0) for t in tids],
+                  [float(vweight[t] != 1.0) for t in tids]]
+        if len(inits):
+            parts.append(inits)
+            counts.append(len(inits))
+            for row, value in zip(consts, (INITIAL_SIM, 0.0, 0.0, 1.0)):
+                row.append(value)
+        if not parts:
+            names, rows = _EMPTY_I, np.zeros((4, 0))
         else:
-            names = np.concatenate([flat_names[off[t]:off[t + 1]] for t in tids])
-            counts = [int(off[t + 1] - off[t]) for t in tids]
-            sims = np.repeat(np.asarray([matches[t][0] for t in tids]), counts)
-            simcov = sims * np.concatenate([flat_cov[off[t]:off[t + 1]] for t in tids])
-            strong = np.repeat(np.asarray([vweight[t] == 1.0 for t in tids]), counts)
-            uniq, inv = np.unique(names, return_inverse=True)
-            best = np.zeros(len(uniq))
-            np.maximum.at(best, inv, sims)
-            bestcov = np.zeros(len(uniq))
-            np.maximum.at(bestcov, inv, simcov)
-            has_strong = np.bincount(inv, weights=strong, minlength=len(uniq)) > 0
-            has_weak = np.bincount(inv, weights=~strong, minlength=len(uniq)) > 0
-            out = (uniq.astype(np.int32), best, bestcov, has_strong, has_weak)
+            names = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            rows = np.repeat(np.asarray(consts), counts, axis=1)
+            covs = [flat_cov[off[t]:off[t + 1]] for t in tids] + ([np.zeros(len(inits))] if len(inits) else [])
+            rows[1] = rows[0] * (covs[0] if len(covs) == 1 else np.concatenate(covs))
+            if len(parts) > 1:  # a name in several parts: the best of each row (postings are sorted, unique)
+                order = np.argsort(names)
+                names = names[order]
+                starts = np.flatnonzero(np.concatenate(([True], names[1:] != names[:-1])))
+                rows = np.maximum.reduceat(rows[:, order], starts, axis=1)
+                names = names[starts]
+        table = np.zeros((3, len(names) + 1))
+        table[:, :-1] = rows[[0, 1, 3]]
+        out = (np.append(names, np.int32(_SENTINEL)).astype(np.int32), table, np.append(rows[2] > 0, False))
         if len(self._arrays) >= HITS_CACHE:
             self._arrays.clear()
         self._arrays[key] = out
@@ -330,7 +342,7 @@ class Index:
         strong = [i for i, w in enumerate(qweights) if w == 1.0]
         arrays = {i: self._token_arrays(qtoks[i]) for i in strong}
         # a name scores only if a distinctive query token matches one of its distinctive tokens
-        admitted = [a[0][a[3]] for a in arrays.values() if len(a[0])]
+        admitted = [a[0][a[2]] for a in arrays.values() if len(a[0]) > 1]
         if not admitted:
             return []
         cand = admitted[0] if len(admitted) == 1 else np.unique(np.concatenate(admitted))
@@ -357,29 +369,26 @@ class Index:
         x = np.zeros(len(cand))
         y = np.zeros(len(cand))
         cover = np.zeros(len(cand))
-        const_x = 0.0
+        const_x = const_y = 0.0
+        weak_cost = 1.0 - PARTICLE_W
         for i in strong:
-            names, best, bestcov, _has_strong, has_weak = arrays[i]
-            if len(names):
-                pos = np.searchsorted(names, cand)
-                pos[pos >= len(names)] = len(names) - 1
-                inside = names[pos] == cand
-                s = np.where(inside, best[pos], 0.0)
-                cover += np.where(inside, bestcov[pos], 0.0)
-                weak_hit = inside & has_weak[pos]
-            else:
-                s = np.zeros(len(cand))
-                weak_hit = np.zeros(len(cand), bool)
-            inits = self._initial_names(qtoks[i])
-            if len(inits):
-                on_initial = _member(cand, inits)
-                s = np.maximum(s, np.where(on_initial, INITIAL_SIM, 0.0))
-                weak_hit |= on_initial
-            if twins[i]:
+            names, table, _has_strong = arrays[i]
+            if len(names) > 1:
+                pos = names.searchsorted(cand)
+                vals = table[:, pos]
+                vals *= names[pos] == cand  # 0 where the name does not hold the token
+                s = vals[0]
+                cover += vals[1]
+                if twins[i]:
+                    const_x += 1.0
+                else:
+                    x += s
+                    # (1 - s) x PARTICLE_W where the best match may be a weak token, else 1 - s
+                    y += (1.0 - s) * (1.0 - weak_cost * vals[2])
+            elif twins[i]:
                 const_x += 1.0
             else:
-                x += s
-                y += np.where(weak_hit, PARTICLE_W, 1.0) * (1.0 - s)
+                const_y += 1.0
         n_initials = 0
         for i, w in enumerate(qweights):
             if w == 1.0:
@@ -388,11 +397,11 @@ class Index:
             if len(qtoks[i]) == 1:
                 n_initials += 1
             elif w >= PARTICLE_W:  # a particle may match a distinctive listed token ('von' ~ 'WON')
-                names, _best, bestcov, _s, _w = self._token_arrays(qtoks[i], strong_only=True)
-                if len(names):
-                    pos = np.searchsorted(names, cand)
-                    pos[pos >= len(names)] = len(names) - 1
-                    cover += np.where(names[pos] == cand, bestcov[pos], 0.0)
+                names, table, _has_strong = self._token_arrays(qtoks[i], strong_only=True)
+                if len(names) > 1:
+                    pos = names.searchsorted(cand)
+                    cover += table[1, pos] * (names[pos] == cand)
+        y += const_y
         x += const_x
         qcov = np.minimum(1.0, x / np.maximum(x + y, 1e-12))
         if n_initials:
@@ -527,6 +536,7 @@ class _Band:
         for i, size in enumerate(self.lens.tolist()):
             self.starts.setdefault(size, i)
         self.top = int(self.lens[-1]) if self.keys else 0
+        self._lims = {}
 
     def _start(self, size):
         """Position of the first key of length >= size."""
@@ -537,21 +547,28 @@ class _Band:
             size += 1
         return len(self.keys)
 
+    def _limits(self, size, cut, shortest):
+        """(a, b, masks, bits): the keys[a:b] whose length can reach ``cut`` against a key of
+        ``size`` letters, their masks, and twice the edits each may be off (d <= (1 - cut) x
+        the longer length); cached per length and cut."""
+        lim = self._lims.get((size, cut, shortest))
+        if lim is None:
+            a = self._start(max(shortest, math.ceil(size * cut - 1e-9)))
+            b = self._start(math.floor(size / cut + 1e-9) + 1)
+            bits = 2 * np.floor((1.0 - cut) * np.maximum(self.lens[a:b], size) + 1e-9).astype(np.int64)
+            lim = self._lims[(size, cut, shortest)] = (a, b, self.masks[a:b], bits)
+        return lim
+
     def find(self, key, cut, shortest=1):
         """Token ids of the keys k (of ``shortest`` letters or more) with
         OSA.normalized_similarity(key, k) >= cut."""
-        size = len(key)
-        a = self._start(max(shortest, math.ceil(size * cut - 1e-9)))
-        b = self._start(math.floor(size / cut + 1e-9) + 1)
+        a, b, masks, bits = self._limits(len(key), cut, shortest)
         if a >= b:
             return ()
-        # most edits allowed: d <= (1 - cut) x the longer length
-        allowed = np.floor((1.0 - cut) * np.maximum(self.lens[a:b], size) + 1e-9)
-        differ = np.bitwise_count(self.masks[a:b] ^ np.uint64(_mask(key)))
-        left = np.flatnonzero(differ <= 2 * allowed)
-        if len(left) > 8:
+        left = np.flatnonzero(np.bitwise_count(masks ^ np.uint64(_mask(key))) <= bits)
+        if len(left) > 64:
             # then the symbol counts: one edit changes them by 2 at most (L1)
-            left = left[np.abs(self.counts[left + a] - _counts(key)).sum(axis=1) <= 2 * allowed[left]]
+            left = left[np.abs(self.counts[left + a] - _counts(key)).sum(axis=1) <= bits[left]]
         if not len(left):
             return ()
         keys, tids = self.keys, self.tids
@@ -566,8 +583,10 @@ class _Scan:
     query's first letter are searched in their own length band (:class:`_Band`). A different
     first letter costs FIRST_LETTER_COST more, so those keys must be much closer: at most one
     edit unless the longer key has ``long`` letters or more, and one edit is found through the
-    deletion neighbourhood (a key and its one-letter deletions: two keys one substitution,
-    insertion, deletion or transposition apart share one); only long keys are scanned."""
+    first-letter neighbourhood: one edit that changes the first letter is made at the front (a
+    substitution, insertion or deletion of the first letter, or a swap of the first two), so
+    the two keys share one of k, k[1:], k[0] + k[2:] (key 'xR' and 'yR' share 'R', 'R' and
+    'xR' share 'R', 'abR' and 'baR' share 'bR'); only long keys are scanned."""
 
     def __init__(self, keys, tids, cut_other, first=None):
         self.cut_other = cut_other
@@ -582,9 +601,10 @@ class _Scan:
         self.all = _Band(keys, tids)
         self.tids = self.all.tids
         self.key_of = dict(zip(tids, keys))
-        delete = self.delete = {}  # deletion-neighbourhood key -> token id, or a list of them
+        self.first_tid = {t: self.first_of(k[0]) for k, t in zip(keys, tids)}
+        delete = self.delete = {}  # first-letter neighbourhood key -> token id, or a list of them
         for k, t in zip(keys, tids):
-            for d in _deletions(k) | {k}:
+            for d in _fronts(k):
                 bucket = delete.get(d)
                 if bucket is None:
                     delete[d] = t
@@ -598,12 +618,13 @@ class _Scan:
         band = self.first.get(first)
         found = set(band.find(key, cut)) if band is not None else set()
         cut_other = self.cut_other
-        key_of = self.key_of
-        for d in _deletions(key) | {key}:
-            bucket = self.delete.get(d, ())
+        key_of, first_tid, delete = self.key_of, self.first_tid, self.delete
+        for d in _fronts(key):
+            bucket = delete.get(d)
+            if bucket is None:
+                continue
             for t in (bucket,) if type(bucket) is int else bucket:
-                k = key_of[t]
-                if self.first_of(k[0]) != first and t not in found and OSA.normalized_similarity(key, k) >= cut_other:
+                if first_tid[t] != first and t not in found and OSA.normalized_similarity(key, key_of[t]) >= cut_other:
                     found.add(t)
         if len(key) >= self.long:
             found.update(self.all.find(key, cut_other))
@@ -612,8 +633,9 @@ class _Scan:
         return found
 
 
-def _deletions(key):
-    return {key[:i] + key[i + 1:] for i in range(len(key))}
+def _fronts(key):
+    """The key, without its first letter and without its second (see :class:`_Scan`)."""
+    return {key, key[1:], key[:1] + key[2:]}
 
 
 def _coverage(weights):
