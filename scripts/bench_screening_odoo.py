@@ -28,9 +28,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_reconcile  # noqa: E402  (database helpers: install, env_for, drop_db, release)
-import bench_screening as bs  # noqa: E402  (lists, queries, non-listed names, engine)
-import screening_gen  # noqa: E402
+import bench_reconcile  # database helpers: install, env_for, drop_db, release)
+import bench_screening as bs  # lists, queries, non-listed names, engine)
+import screening_gen
 
 ADDON = "compliance_screening"
 PARTNER_LIMIT = 10  # what res.partner._screening_run_local asks the index for
@@ -103,6 +103,22 @@ def create_partners(env, names, batch):
     return ids, wall, cpu
 
 
+def bare_create(env, names, batch):
+    """The same creates without the screening (context screening_disable), rolled back: the ORM's own cost."""
+    env.cr.execute("SAVEPOINT bare")
+    bare = env(context=dict(env.context, screening_disable=True))
+    wall = cpu = 0.0
+    for start in range(0, len(names), batch):
+        t, c = time.perf_counter(), time.process_time()
+        bare["res.partner"].create([{"name": n, "is_company": company} for n, company in names[start:start + batch]])
+        bare.flush_all()
+        wall += time.perf_counter() - t
+        cpu += time.process_time() - c
+    env.cr.execute("ROLLBACK TO SAVEPOINT bare")
+    env.invalidate_all()
+    return wall, cpu
+
+
 def single_latencies(env, names):
     """Per-partner latency (create of one partner + its screening), rolled back afterwards."""
     lat = []
@@ -143,6 +159,7 @@ def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose
 
     ids, wall, cpu = create_partners(env, pos + neg, batch)
     cases = cases_by_partner(env, ids)
+    bare_wall, bare_cpu = bare_create(env, pos + neg, batch)
     p99, p50 = single_latencies(env, (pos + neg)[:singles]) if singles else (0.0, 0.0)
 
     # the engine, same names: as bench_screening calls it, and with the partner screening's arguments
@@ -189,6 +206,9 @@ def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose
     log("  product path: %d partners created+screened in %.2fs wall, %.2f CPU-s of the Odoo process: "
         "%.0f names/CPU-s, %.0f names/s wall; one partner at a time (%d, rolled back): p99 %.1f ms, median %.1f ms",
         n, wall, cpu, n / max(cpu, 1e-9), n / max(wall, 1e-9), min(singles, n), p99, p50)
+    log("  bare ORM    : the same creates without screening (rolled back): %.2fs wall, %.2f CPU-s "
+        "(%.0f names/CPU-s): screening adds %.2f CPU-s, %.1f ms per name", bare_wall, bare_cpu,
+        n / max(bare_cpu, 1e-9), cpu - bare_cpu, 1000 * (cpu - bare_cpu) / n)
     log("  engine      : %.0f names/CPU-s (the same %d names, Index.screen)", n / max(e_cpu, 1e-9), n)
     log("  names where the database and the engine disagree: %d", len(diffs))
     for d in diffs[:verbose or len(diffs)]:
