@@ -59,9 +59,10 @@ Bakery Dairy Farm Foods Motors Logistics Freight Shipping Consulting Advisory Pa
 Studio Design Media Print Paper Textile Fashion Garden Home Build Construct Steel Timber Glass Energy Power Water Medical
 Dental Pharma Bio Health Care Clinic Travel Tours Hotel Catering Kitchen Coffee Tea Wine Brewery Bikes Sports""".split()
 LEGAL = ["LTD", "LLC", "GMBH", "CORP", "INC", "S.A.", "B.V.", "NV", "PLC", "SARL", "S.R.L.", "AG", "OOO", "JSC"]
-def load_lists(data):
+def list_sources(data):
+    """[(list code, parser kind, {file role: path})]: the shipped list files, as the upload wizard takes them."""
     p = lambda rel: os.path.join(data, rel)  # noqa: E731
-    sources = [
+    return [
         ("OFAC", "ofac_csv", {"sdn": p("ofac/sdn.csv"), "alt": p("ofac/alt.csv"), "add": p("ofac/add.csv")}),
         ("OFACNS", "ofac_csv", {"sdn": p("ofac/non-sdn/cons_prim.csv"), "alt": p("ofac/non-sdn/cons_alt.csv"),
                                 "add": p("ofac/non-sdn/cons_add.csv")}),
@@ -71,8 +72,11 @@ def load_lists(data):
         ("UK", "uk_csv", {"main": p("uk/hmt-conlist-2016-excerpt.csv")}),
         ("UKX", "uk_xml", {"main": p("uk/uk-sanctions-list-excerpt.xml")}),
     ]
+
+
+def load_lists(data):
     rows = []
-    for code, kind, files in sources:
+    for code, kind, files in list_sources(data):
         for uid, e in parsers.parse(kind, files).items():
             rows.append(((code, uid), e.entity_type, e.names, e.countries, e.dates_of_birth))
     return rows
@@ -154,6 +158,26 @@ def hard_names(rng, rows, n, known):
 SWEEP = (0.80, 0.82, 0.84, 0.86, 0.88, 0.90)
 
 
+def negatives(rng, rows, queries):
+    """(ordinary names, hard names): non-listed names, none a variant of a listed name."""
+    known = {frozenset(phonetic(t) for t in tokens(n) if t not in PARTICLES) for r in rows for n in r[2]}
+    # A negative must not be one of the variants the recall sets require to be flagged:
+    # the same distinctive words with other legal forms (legal_noise: 'DIAMOND AG' for
+    # 'INTERNATIONAL DIAMOND INDUSTRIES') or a listed name without one middle name (drop_middle:
+    # 'Mohammad Mansour' for 'MANSOUR, Mohammad Yousef'). Compared by phonetic key, as above.
+    variants = set(known)
+    for r in rows:
+        for n in r[2]:
+            toks = tokens(n)
+            variants.add(frozenset(phonetic(t) for t in toks if t not in PARTICLES | LEGAL_FORMS))
+            if len(toks) >= 3 and all(weight(t) == 1.0 for t in toks):
+                for k in range(1, len(toks) - 1):
+                    variants.add(frozenset(phonetic(t) for t in toks[:k] + toks[k + 1:]))
+    clean = [n for n in clean_names(rng, queries * 2)
+             if frozenset(phonetic(t) for t in tokens(n) if t not in PARTICLES | LEGAL_FORMS) not in variants][:queries]
+    return clean, hard_names(rng, rows, queries, variants)
+
+
 def run_seed(seed, rows, index, queries, threshold, verbose):
     rng = random.Random(seed)
     by_type = {}
@@ -171,23 +195,8 @@ def run_seed(seed, rows, index, queries, threshold, verbose):
             misses.append((variant, q, name))
     recall = {v: sum(h) / len(h) for v, h in by_type.items()}
     overall = sum(sum(h) for h in by_type.values()) / sum(len(h) for h in by_type.values())
-    known = {frozenset(phonetic(t) for t in tokens(n) if t not in PARTICLES) for r in rows for n in r[2]}
-    # A negative must not be one of the variants the recall sets require to be flagged:
-    # the same distinctive words with other legal forms (legal_noise: 'DIAMOND AG' for
-    # 'INTERNATIONAL DIAMOND INDUSTRIES') or a listed name without one middle name (drop_middle:
-    # 'Mohammad Mansour' for 'MANSOUR, Mohammad Yousef'). Compared by phonetic key, as above.
-    variants = set(known)
-    for r in rows:
-        for n in r[2]:
-            toks = tokens(n)
-            variants.add(frozenset(phonetic(t) for t in toks if t not in PARTICLES | LEGAL_FORMS))
-            if len(toks) >= 3 and all(weight(t) == 1.0 for t in toks):
-                for k in range(1, len(toks) - 1):
-                    variants.add(frozenset(phonetic(t) for t in toks[:k] + toks[k + 1:]))
-    clean = [n for n in clean_names(rng, queries * 2)
-             if frozenset(phonetic(t) for t in tokens(n) if t not in PARTICLES | LEGAL_FORMS) not in variants][:queries]
+    clean, hard = negatives(rng, rows, queries)
     clean_res, clean_rate, clean_p99, _c = timed_screen(index, clean, min(SWEEP + (threshold,)))
-    hard = hard_names(rng, rows, queries, variants)
     hard_res, _r, _p, _c = timed_screen(index, hard, min(SWEEP + (threshold,)))
     for t in SWEEP:
         sweep[t].append(sum(1 for ms in clean_res if ms and ms[0].score >= t) / len(clean))
