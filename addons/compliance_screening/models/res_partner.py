@@ -133,6 +133,7 @@ class ResPartner(models.Model):
         review, block = self._screening_thresholds()
         created = self.env["screening.case"]
         now = fields.Datetime.now()
+        cases = partners._screening_cases()
         for partner in partners:
             best = {}
             for name in partner._screening_names():
@@ -145,22 +146,36 @@ class ResPartner(models.Model):
                     for key, match in best.items()}
             fingerprint = partner._screening_fingerprint()
             created |= partner._screening_apply(hits, fingerprint, review, block,
-                                                scope=None if entry_ids is None else set(entry_ids))
+                                                scope=None if entry_ids is None else set(entry_ids),
+                                                cases=cases[partner.id])
             # sudo: screening bookkeeping on the partner, whoever triggered it
             super(ResPartner, partner.sudo()).write({"screening_date": now, "screening_fingerprint": fingerprint})
         return created
 
-    def _screening_apply(self, hits, fingerprint, review, block, scope=None, source_list=None):
+    def _screening_cases(self):
+        """{partner id: its screening cases, newest first} for these partners, in one query (a
+        batch of new partners screened inline would otherwise search once per partner)."""
+        # sudo: the screening's own bookkeeping, whoever changed the partners
+        Case = protection.internal(self.env["screening.case"].sudo())
+        out = {partner.id: Case for partner in self}
+        for case in Case.search([("partner_id", "in", self.ids)], order="id desc"):
+            out[case.partner_id.id] |= case
+        return out
+
+    def _screening_apply(self, hits, fingerprint, review, block, scope=None, source_list=None, cases=None):
         """Open, update or withdraw this partner's cases from ``hits`` ({entry id: {score,
         explanation, matched_name, screened_name}}) of one source: the local engine, or the
         provider whose hits ``source_list`` records. Open cases of the other source are left
-        alone; a cleared pair stays cleared while the partner's and the entry's data match."""
+        alone; a cleared pair stays cleared while the partner's and the entry's data match.
+        ``cases``: the partner's cases as :meth:`_screening_cases` gives them (else searched)."""
         self.ensure_one()
         # sudo: cases are opened by the system for whoever changed the partner (internal: the
         # screening writes the match fields no person may write)
         Case = protection.internal(self.env["screening.case"].sudo())
+        if not hits and cases is not None and not cases:
+            return Case  # nothing found and nothing to withdraw: the usual case of a new partner
         entries = self.env["screening.list.entry"].sudo().browse(list(hits))
-        cases = Case.search([("partner_id", "=", self.id)], order="id desc")
+        cases = Case.search([("partner_id", "=", self.id)], order="id desc") if cases is None else cases
         live = {c.entry_id.id: c for c in cases if c.state in LIVE_STATES}
         now = fields.Datetime.now()
         new_vals = []
