@@ -346,6 +346,7 @@ class Index:
         if not admitted:
             return []
         cand = admitted[0] if len(admitted) == 1 else np.unique(np.concatenate(admitted))
+        cand = self._enough_tokens(cand, qweights, twins, strong, arrays, threshold)
         if not len(cand):
             return []
         bound = self._bounds(cand, qtoks, qweights, twins, strong, arrays)
@@ -353,6 +354,39 @@ class Index:
         cand, bound = cand[keep], bound[keep]
         order = np.argsort(-bound, kind="stable")
         return list(zip(cand[order].tolist(), bound[order].tolist()))
+
+    def _enough_tokens(self, cand, qweights, twins, strong, arrays, threshold):
+        """The names of ``cand`` that hold matches of enough query tokens to reach ``threshold``
+        (a cheaper bound than :meth:`_bounds`, applied first; it drops no name that
+        :meth:`_bounds` keeps). Of the k distinctive query tokens that are not possible
+        fillers, a name holding matches (or agreeing initials) of only m has x <= c + m and
+        y >= k - m in the weighted-average bound of :meth:`_bounds` (c: the constant part of x;
+        a token the name does not hold adds 1 to y), listed-name coverage at most 1; if that
+        bound is below the threshold for m, the name needs more of the tokens."""
+        plain = [i for i in strong if not twins[i]]
+        k = len(plain)
+        if k < 2:
+            return cand
+        const_x = sum(1.0 for i in strong if twins[i]) + sum(w for w in qweights if w != 1.0)
+        need = k + 1
+        for m in range(k + 1):
+            qcov = min(1.0, (const_x + m) / max(const_x + k, 1e-12))
+            # (a margin over the 1e-9 of _bounds: float rounding must not decide)
+            if QUERY_SHARE * qcov + (1.0 - QUERY_SHARE) + 2e-9 >= threshold - 1e-9:
+                need = m
+                break
+        if need <= 1:
+            return cand
+        if need == k:  # all of them: intersect
+            for i in plain:
+                cand = cand[_member(cand, arrays[i][0])]
+                if not len(cand):
+                    break
+            return cand
+        held = np.zeros(len(cand), dtype=np.int64)
+        for i in plain:
+            held += _member(cand, arrays[i][0])
+        return cand[held >= need]
 
     def _bounds(self, cand, qtoks, qweights, twins, strong, arrays):
         """Upper bounds of :func:`_align` for the names ``cand``.
