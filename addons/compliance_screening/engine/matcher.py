@@ -342,10 +342,29 @@ class Index:
         strong = [i for i, w in enumerate(qweights) if w == 1.0]
         arrays = {i: self._token_arrays(qtoks[i]) for i in strong}
         # a name scores only if a distinctive query token matches one of its distinctive tokens
-        admitted = [a[0][a[2]] for a in arrays.values() if len(a[0]) > 1]
-        if not admitted:
-            return []
-        cand = admitted[0] if len(admitted) == 1 else np.unique(np.concatenate(admitted))
+        need, plain = self._tokens_needed(qweights, twins, strong, threshold)
+        if need and need == len(plain):
+            # it must hold all the plain ones: intersect (smallest first), then admit
+            plain = sorted(plain, key=lambda i: len(arrays[i][0]))
+            cand = arrays[plain[0]][0][:-1]
+            for i in plain[1:]:
+                cand = cand[_member(cand, arrays[i][0])]
+            ok = np.zeros(len(cand), bool)
+            for i in strong:
+                names, _table, has_strong = arrays[i]
+                pos = names.searchsorted(cand)
+                ok |= (names[pos] == cand) & has_strong[pos]
+            cand = cand[ok]
+        else:
+            admitted = [a[0][a[2]] for a in arrays.values() if len(a[0]) > 1]
+            if not admitted:
+                return []
+            cand = admitted[0] if len(admitted) == 1 else np.unique(np.concatenate(admitted))
+            if need > 1:
+                held = np.zeros(len(cand), dtype=np.int64)
+                for i in plain:
+                    held += _member(cand, arrays[i][0])
+                cand = cand[held >= need]
         if not len(cand):
             return []
         bound = self._bounds(cand, qtoks, qweights, twins, strong, arrays)
@@ -353,6 +372,25 @@ class Index:
         cand, bound = cand[keep], bound[keep]
         order = np.argsort(-bound, kind="stable")
         return list(zip(cand[order].tolist(), bound[order].tolist()))
+
+    def _tokens_needed(self, qweights, twins, strong, threshold):
+        """(m, plain): how many of the distinctive query tokens that are not possible fillers
+        (``plain``, k of them) a name must hold matches (or agreeing initials) of to reach
+        ``threshold`` -- a cheaper bound than :meth:`_bounds`, applied first, that drops no
+        name :meth:`_bounds` keeps. A name holding only m of them has x <= c + m and y >= k - m
+        in the weighted-average bound of :meth:`_bounds` (c: the constant part of x; a token
+        the name does not hold adds 1 to y), and listed-name coverage at most 1. m = 0: any."""
+        plain = [i for i in strong if not twins[i]]
+        k = len(plain)
+        if k < 2:
+            return 0, plain
+        const_x = sum(1.0 for i in strong if twins[i]) + sum(w for w in qweights if w != 1.0)
+        for m in range(k + 1):
+            qcov = min(1.0, (const_x + m) / max(const_x + k, 1e-12))
+            # (a margin over the 1e-9 of _bounds: float rounding must not decide)
+            if QUERY_SHARE * qcov + (1.0 - QUERY_SHARE) + 2e-9 >= threshold - 1e-9:
+                return m, plain
+        return k, plain  # (not even all of them: the bounds drop every name)
 
     def _bounds(self, cand, qtoks, qweights, twins, strong, arrays):
         """Upper bounds of :func:`_align` for the names ``cand``.
