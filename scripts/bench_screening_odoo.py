@@ -148,7 +148,7 @@ def pct(found):
     return sum(found) / max(len(found), 1)
 
 
-def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose):
+def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose, profile=None):
     import random
     etype = {r[0]: r[1] for r in rows}
     rng = random.Random(seed)
@@ -157,7 +157,14 @@ def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose
     pos = [(q, etype[key] != "person") for _v, q, key, _n in tests]
     neg = [(n, n.split()[-1] in bs.LEGAL) for n in clean] + [(n, False) for n in hard]
 
-    ids, wall, cpu = create_partners(env, pos + neg, batch)
+    if profile:
+        import cProfile
+        prof = cProfile.Profile()
+        ids, wall, cpu = prof.runcall(create_partners, env, pos + neg, batch)
+        prof.dump_stats("%s.%d" % (profile, seed))
+        log("  (profiled: the times below include cProfile's overhead; stats in %s.%d)", profile, seed)
+    else:
+        ids, wall, cpu = create_partners(env, pos + neg, batch)
     cases = cases_by_partner(env, ids)
     bare_wall, bare_cpu = bare_create(env, pos + neg, batch)
     p99, p50 = single_latencies(env, (pos + neg)[:singles]) if singles else (0.0, 0.0)
@@ -226,6 +233,7 @@ def main():
     ap.add_argument("--singles", type=int, default=200, help="partners created one at a time for the latency")
     ap.add_argument("--port", type=int, default=int(os.environ.get("HTTP_PORT", "8314")))
     ap.add_argument("--keep", action="store_true", help="keep the database")
+    ap.add_argument("--profile", help="write a cProfile of the partner creates to FILE.<seed>")
     ap.add_argument("--verbose", type=int, default=0, help="print at most that many disagreements (0: all)")
     args = ap.parse_args()
     if not os.path.isdir(args.data):
@@ -255,7 +263,8 @@ def main():
         rows = bs.load_lists(args.data)
         index = bs.matcher.Index(rows)
         log("engine index from the files: %d names", len(index.names))
-        results = [run_seed(env, seed, rows, index, args.queries, threshold, args.batch, args.singles, args.verbose)
+        results = [run_seed(env, seed, rows, index, args.queries, threshold, args.batch, args.singles, args.verbose,
+                            args.profile)
                    for seed in args.seeds]
         log("load average after: %.2f", os.getloadavg()[0])
         return 1 if any(r["diffs"] for r in results) else 0
