@@ -16,8 +16,10 @@ at the shipped review threshold, with the arguments the partner screening passes
     python3 scripts/bench_screening.py --data ../shared/data/sanctions --seeds 1401 1402 --loao
 """
 import argparse
+import cProfile
 import gc
 import os
+import pstats
 import random
 import statistics
 import sys
@@ -110,15 +112,22 @@ def latin(name):
     return all(ord(c) < 0x250 for c in name)
 
 
+PROFILER = None  # --profile: a cProfile.Profile enabled around the screening calls of timed_screen
+
+
 def timed_screen(index, queries, threshold, **kw):
     """(results, names/s wall clock, p99 ms wall clock, names/s per CPU second of this process)."""
     lat = []
     results = []
     cpu = time.process_time()
+    if PROFILER:
+        PROFILER.enable()
     for q in queries:
         t = time.perf_counter()
         results.append(index.screen(q, threshold=threshold, limit=50, **kw))
         lat.append(time.perf_counter() - t)
+    if PROFILER:
+        PROFILER.disable()
     cpu = time.process_time() - cpu
     total = sum(lat)
     lat.sort()
@@ -316,6 +325,8 @@ def main():
     ap.add_argument("--verbose", type=int, default=0, help="print that many misses / false positives")
     ap.add_argument("--loao", action="store_true", help="leave-one-alias-out recall on the lists themselves")
     ap.add_argument("--hardest", type=int, default=20, help="leave-one-alias-out misses to print (lowest score first)")
+    ap.add_argument("--profile", type=int, default=0,
+                    help="profile the first seed's screening (cProfile) and print that many functions by own time")
     args = ap.parse_args()
     if not os.path.isdir(args.data):
         sys.exit("list files not found in %s (--data)" % args.data)
@@ -328,8 +339,14 @@ def main():
     print("index (shipped lists): %d names, built in %.2fs, ~%.0f MB" % (len(index.names), secs, mb))
     print("threshold (review) %.2f" % args.threshold)
     summary = []
+    global PROFILER
     for seed in args.seeds:
+        PROFILER = cProfile.Profile() if args.profile and not summary else None
         r = run_seed(seed, rows, index, args.queries, args.threshold, args.verbose)
+        if PROFILER:
+            print("profile of seed %d's screening (its rates below are slowed by the profiler):" % seed)
+            pstats.Stats(PROFILER, stream=sys.stdout).sort_stats("tottime").print_stats(args.profile)
+            PROFILER = None
         summary.append(r)
         print("seed %d: recall %.4f | %s | FP ordinary %.3f%% | FP hard %.3f%% | %.0f names/s (perturbed), "
               "%.0f names/s (clean) | %.0f names/CPU-s (perturbed) | p99 %.2f ms" % (
