@@ -24,6 +24,7 @@ way a customer meets the feature, at the shipped settings:
 import argparse
 import base64
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -282,6 +283,7 @@ def main():
         bench_reconcile.release(db)
         if not args.keep:
             bench_reconcile.drop_db(db)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
