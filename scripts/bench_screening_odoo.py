@@ -24,6 +24,7 @@ way a customer meets the feature, at the shipped settings:
 import argparse
 import base64
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -168,7 +169,9 @@ def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose
         ids, wall, cpu = create_partners(env, pos + neg, batch)
     cases = cases_by_partner(env, ids)
     bare_wall, bare_cpu = bare_create(env, pos + neg, batch)
-    p99, p50 = single_latencies(env, (pos + neg)[:singles]) if singles else (0.0, 0.0)
+    # one at a time: listed names (each opens a case) and ordinary names (screened clear), apart
+    hit_p99, hit_p50 = single_latencies(env, pos[:singles]) if singles else (0.0, 0.0)
+    p99, p50 = single_latencies(env, neg[:singles]) if singles else (0.0, 0.0)
 
     # the engine, same names: as bench_screening calls it, and with the partner screening's arguments
     e_cpu = time.process_time()
@@ -212,8 +215,9 @@ def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose
         " ".join("%s %.3f" % (v, pct(h["engine"])) for v, h in sorted(by_variant.items())),
         100 * pct(fp["ordinary"]["engine"]), 100 * pct(fp["hard"]["engine"]))
     log("  product path: %d partners created+screened in %.2fs wall, %.2f CPU-s of the Odoo process: "
-        "%.0f names/CPU-s, %.0f names/s wall; one partner at a time (%d, rolled back): p99 %.1f ms, median %.1f ms",
-        n, wall, cpu, n / max(cpu, 1e-9), n / max(wall, 1e-9), min(singles, n), p99, p50)
+        "%.0f names/CPU-s, %.0f names/s wall", n, wall, cpu, n / max(cpu, 1e-9), n / max(wall, 1e-9))
+    log("  one partner per create (%d of each, rolled back), wall clock: ordinary name p99 %.1f ms, median %.1f ms; "
+        "listed name (opens a case) p99 %.1f ms, median %.1f ms", singles, p99, p50, hit_p99, hit_p50)
     log("  bare ORM    : the same creates without screening (rolled back): %.2fs wall, %.2f CPU-s "
         "(%.0f names/CPU-s): screening adds %.2f CPU-s, %.1f ms per name", bare_wall, bare_cpu,
         n / max(bare_cpu, 1e-9), cpu - bare_cpu, 1000 * (cpu - bare_cpu) / n)
@@ -279,6 +283,7 @@ def main():
         bench_reconcile.release(db)
         if not args.keep:
             bench_reconcile.drop_db(db)
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
