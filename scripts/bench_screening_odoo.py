@@ -14,7 +14,7 @@ way a customer meets the feature, at the shipped settings:
 4. scored from the database: a perturbed name is found when a screening.case of its partner names
    the expected list entry (list code and uid); a non-listed name is a false positive when any
    case is opened for it. The same names go through the engine in the same run, over the index
-   built from the files (``Index.screen`` as bench_screening calls it, and with the partner's
+   built from the files (``Index.screen`` without an entity type, and with the partner's
    entity type and limit as the partner screening calls it): every name on which the database
    and the engine disagree is printed (a difference from the engine with the partner's arguments
    is a bug; the exit status is 1 then).
@@ -35,7 +35,7 @@ import bench_screening as bs  # lists, queries, non-listed names, engine)
 import screening_gen
 
 ADDON = "compliance_screening"
-PARTNER_LIMIT = 10  # what res.partner._screening_run_local asks the index for
+PARTNER_LIMIT = bs.PARTNER_LIMIT
 
 
 def log(msg, *args):
@@ -173,7 +173,7 @@ def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose
     hit_p99, hit_p50 = single_latencies(env, pos[:singles]) if singles else (0.0, 0.0)
     p99, p50 = single_latencies(env, neg[:singles]) if singles else (0.0, 0.0)
 
-    # the engine, same names: as bench_screening calls it, and with the partner screening's arguments
+    # the engine, same names: without an entity type (limit 50), and with the partner screening's arguments
     e_cpu = time.process_time()
     plain = [index.screen(q, threshold=threshold, limit=50) for q, _c in pos + neg]
     e_cpu = time.process_time() - e_cpu
@@ -225,7 +225,7 @@ def run_seed(env, seed, rows, index, queries, threshold, batch, singles, verbose
     log("  names where the database and the engine with the partner's arguments disagree (a bug): %d", len(diffs))
     for d in diffs[:verbose or len(diffs)]:
         log("    %s %s %r expected/cases %s listed %r | db %s engine %s engine-as-partner %s", *d)
-    log("  names where only the engine as bench_screening calls it (no entity type, limit 50) differs: %d",
+    log("  names where only the engine without an entity type (limit 50) differs: %d",
         len(typed_only))
     for d in typed_only[:verbose or len(typed_only)]:
         log("    %s %s %r expected/cases %s listed %r | db %s engine %s engine-as-partner %s", *d)
