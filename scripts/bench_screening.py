@@ -115,7 +115,7 @@ def latin(name):
 PROFILER = None  # --profile: a cProfile.Profile enabled around the screening calls of timed_screen
 
 
-PARTNER_LIMIT = 10  # what res.partner._screening_run_local asks the index for
+PARTNER_LIMIT = None  # what res.partner._screening_run_local asks the index for: every match
 
 
 def timed_screen(index, queries, threshold, types, limit=PARTNER_LIMIT):

@@ -135,10 +135,12 @@ class ResPartner(models.Model):
         now = fields.Datetime.now()
         cases = partners._screening_cases()
         for partner in partners:
+            # every entry at or above the review threshold gets its case: a cap would leave the
+            # eleventh 'MOHAMMAD ... AKHUND' of a list unreviewed, and which one depended on ties
             best = {}
             for name in partner._screening_names():
                 for match in index.screen(name, entity_type=partner._screening_type(),
-                                          countries=partner._screening_countries(), threshold=review, limit=10):
+                                          countries=partner._screening_countries(), threshold=review, limit=None):
                     if match.key not in best or match.score > best[match.key].score:
                         best[match.key] = match
             hits = {key: {"score": match.score, "explanation": match.explanation, "matched_name": match.matched_name,

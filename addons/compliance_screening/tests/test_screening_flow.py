@@ -67,6 +67,18 @@ class TestPartnerScreening(ScreeningCase):
         self.assertTrue(self.env["finance.audit.log"].search([("action", "=", "screening.case.open"),
                                                               ("res_id", "=", case.id)]))
 
+    def test_every_matching_entry_gets_its_case(self):
+        """A name many listed people share (a Taliban list holds a dozen MOHAMMAD ... AKHUND) opens a
+        case for each entry at or above the review threshold, not for the first ten."""
+        rows = "".join('"AKHUND, Mohammad %s",,person,AF,,AK-%02d\n' % (middle, i)
+                       for i, middle in enumerate(["Hassan", "Abbas", "Essa", "Yousuf", "Nabi", "Rasul", "Omar",
+                                                   "Aziz", "Karim", "Wali", "Jan", "Gul", "Shah", "Din"]))
+        many = self.env["screening.list"].create({"name": "Many namesakes", "code": "MANY", "kind": "custom_csv"})
+        self.upload(many, "name,aliases,type,country,date_of_birth,reference\n" + rows)
+        partner = self.person("Mohammad Akhund")
+        found = set(partner.screening_case_ids.entry_id.mapped("uid"))
+        self.assertEqual(found, {"AK-%02d" % i for i in range(14)})
+
     def test_clean_partner_has_no_case(self):
         partner = self.org("Colruyt Group NV")
         self.assertFalse(partner.screening_case_ids)
